@@ -1,0 +1,63 @@
+"""nescio: make a language model say "I don't know" when it doesn't know.
+
+The flow: ``load_model → generate → grade → signals → Guard (detector + policy) →
+report``. Heavy submodules (torch, transformers) are imported on first use of the
+name that needs them, so ``import nescio`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from nescio.types import (
+    SCHEMA_VERSION,
+    CaptureSpec,
+    Decision,
+    Generation,
+    GenerationConfig,
+    Grade,
+    NescioError,
+    Outcome,
+    Question,
+    Sample,
+    SignalTable,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported lazily)
+_LAZY = {
+    "load_model": "nescio.models",
+    "generate": "nescio.models",
+    "save_generations": "nescio.models",
+    "load_generations": "nescio.models",
+    "load_questions": "nescio.data",
+    "builtin_questions": "nescio.data",
+    "grade": "nescio.grading",
+    "compute_signals": "nescio.signals",
+    "Guard": "nescio.policy",
+    "evaluate": "nescio.evaluate",
+}
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CaptureSpec",
+    "Decision",
+    "Generation",
+    "GenerationConfig",
+    "Grade",
+    "NescioError",
+    "Outcome",
+    "Question",
+    "Sample",
+    "SignalTable",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nescio' has no attribute {name!r}")

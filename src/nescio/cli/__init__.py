@@ -1,0 +1,45 @@
+"""The ``nescio`` command. Thin: each command parses options and calls one public function.
+
+Each area owns its sub-module here (``data.py``, ``run.py``, ``theory.py``, ``models.py``);
+this file only assembles them. Heavy libraries are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from nescio.types import NescioError
+
+app = typer.Typer(
+    name="nescio",
+    help="nescio: make a language model say 'I don't know' when it doesn't know, and prove it with numbers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from nescio.cli import data, models, run, theory
+
+    app.add_typer(data.app, name="data", help="Question sets: list and show.")
+    models.register(app)
+    run.register(app)
+    theory.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: user-facing errors print one line and exit 2, never a traceback."""
+    try:
+        app()
+    except NescioError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted; a rerun resumes where this stopped", err=True)
+        sys.exit(130)

@@ -1,0 +1,238 @@
+"""The typed artifacts that flow between nescio's stages.
+
+``Question ──generate──▶ Generation ──grade──▶ Grade(Outcome) ──signals──▶ SignalTable
+──detector + policy──▶ Decision``
+
+Every artifact is a frozen dataclass with named fields. Saving and loading lives
+next to the stage that produces it (``nescio.models.io`` for generations,
+``nescio.signals.table`` for signal tables); nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+class NescioError(Exception):
+    """A user-facing error: the CLI prints its message on one line, no traceback."""
+
+
+class Outcome(str, enum.Enum):
+    """How a generation is graded.
+
+    CORRECT: matches a gold alias. ABSTAINED: declines, says it does not know, or (for a
+    false-premise question) corrects the premise. HALLUCINATED: asserts anything else;
+    for an unanswerable question every asserted answer is HALLUCINATED.
+    """
+
+    CORRECT = "correct"
+    HALLUCINATED = "hallucinated"
+    ABSTAINED = "abstained"
+
+
+# Question categories used by the built-in benchmark. Known-fact categories start with
+# "fact/"; the unanswerable kinds are listed in UNANSWERABLE_CATEGORIES.
+UNANSWERABLE_CATEGORIES = ("fabricated", "future", "random_fact", "false_premise")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question. ``answers`` are gold aliases (empty when unanswerable).
+
+    ``entity`` is the entity the question is about, as it appears verbatim in ``text``
+    (used by the known-entity direction); ``None`` when unknown.
+    """
+
+    id: str
+    text: str
+    answers: tuple[str, ...] = ()
+    answerable: bool = True
+    category: str = "unknown"
+    source: str = "user"
+    entity: str | None = None
+    split: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise NescioError(f"question {self.id!r}: text is empty")
+        object.__setattr__(self, "answers", tuple(self.answers))
+
+
+# ---------------------------------------------------------------- capture requests
+
+SITES = ("resid", "mlp_act", "cett")
+"""Capture sites.
+
+- ``resid``: residual stream output of decoder layer L (what ``output_hidden_states``
+  returns at index L+1).
+- ``mlp_act``: the input of layer L's ``down_proj`` (FFN intermediate activations z).
+- ``cett``: per-neuron CETT of layer L's FFN at each token,
+  ``|z_j,t| * ||W_down[:, j]||_2 / ||h_t||_2`` with h = ``down_proj`` output,
+  computed inside the hook (H-Neurons, Gao et al. 2025).
+"""
+
+POSITIONS = ("last_prompt", "prompt_mean", "answer", "answer_mean", "entity_last")
+"""Token positions a capture can read.
+
+- ``last_prompt``: last prompt token (before the model answers).
+- ``prompt_mean``: mean over the prompt tokens (padding excluded).
+- ``answer``: every answer token fed to the model during generation, stacked
+  ``[n_tokens, dim]`` (the last answer token is included when generation stopped at
+  EOS/stop string, since the step that produced EOS read it).
+- ``answer_mean``: mean over those answer tokens.
+- ``entity_last``: last token of ``Question.entity`` inside the prompt (falls back to
+  ``last_prompt`` when the entity is unknown or not found).
+"""
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    """One capture request: a site, its layers (tuple of ints or "all"), positions."""
+
+    site: str
+    layers: tuple[int, ...] | str = "all"
+    positions: tuple[str, ...] = ("last_prompt",)
+
+    def __post_init__(self) -> None:
+        if self.site not in SITES:
+            raise NescioError(f"unknown capture site {self.site!r}; accepted: {', '.join(SITES)}")
+        bad = [p for p in self.positions if p not in POSITIONS]
+        if bad:
+            raise NescioError(f"unknown capture position {bad[0]!r}; accepted: {', '.join(POSITIONS)}")
+        if not isinstance(self.layers, str):
+            object.__setattr__(self, "layers", tuple(int(x) for x in self.layers))
+        elif self.layers != "all":
+            raise NescioError(f"capture layers must be a list of ints or 'all', got {self.layers!r}")
+        object.__setattr__(self, "positions", tuple(self.positions))
+
+
+def activation_key(site: str, layer: int, position: str) -> str:
+    """Name under which a captured activation is stored: ``"resid/12/last_prompt"``."""
+    return f"{site}/{layer}/{position}"
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """What ``nescio.generate`` does: decoding, sampling, reflexive prompts, captures."""
+
+    max_new_tokens: int = 24
+    batch_size: int = 16
+    n_samples: int = 0
+    temperature: float = 1.0
+    top_p: float = 0.95
+    seed: int = 0
+    top_k: int = 10
+    capture: tuple[CaptureSpec, ...] = ()
+    p_true: bool = False
+    verbal_confidence: bool = False
+    activation_dtype: str = "float16"
+
+
+# ---------------------------------------------------------------- generations
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sampled answer with its own chosen-token log-probabilities."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    token_logprobs: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The model's greedy answer to one question plus everything captured with it.
+
+    Per answer token t: ``token_ids[t]``, ``token_logprobs[t]`` (log-prob of the chosen
+    token), ``token_entropies[t]`` (entropy of the full next-token distribution, nats),
+    ``top_k_ids[t]`` / ``top_k_logprobs[t]`` (the k most likely tokens at that step).
+    ``activations`` maps :func:`activation_key` names to arrays (``[dim]`` for pooled
+    positions, ``[n_tokens, dim]`` for ``answer``). ``p_true`` is P("True") for the
+    model's own answer; ``verbal_confidence`` is the stated 0–100 confidence divided by
+    100, ``None`` when not asked for or unparseable.
+    """
+
+    question: Question
+    prompt: str
+    text: str
+    token_ids: tuple[int, ...]
+    token_logprobs: tuple[float, ...]
+    token_entropies: tuple[float, ...]
+    top_k_ids: tuple[tuple[int, ...], ...]
+    top_k_logprobs: tuple[tuple[float, ...], ...]
+    stop_reason: str = "eos"  # "eos" | "stop_string" | "max_tokens"
+    samples: tuple[Sample, ...] = ()
+    activations: Mapping[str, np.ndarray] = field(default_factory=dict)
+    prompt_token_count: int = 0
+    p_true: float | None = None
+    verbal_confidence: float | None = None
+    verbal_confidence_text: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Metadata saved with a set of generations so later stages know what made them."""
+
+    model: str  # the spec the user gave (name, path or hub id)
+    model_id: str  # stable identity: e.g. "gguf-sha256:..." or the resolved path/hub id
+    architecture: str
+    prompt_format: str  # "chat" | "fewshot"
+    prompt_template: str  # the template text / chat-template description
+    config: GenerationConfig
+    schema_version: int = SCHEMA_VERSION
+
+
+# ---------------------------------------------------------------- grading
+
+
+@dataclass(frozen=True)
+class Grade:
+    """An outcome plus the evidence: the alias or abstention phrase that decided it."""
+
+    outcome: Outcome
+    evidence: str = ""
+    answer_span: str = ""
+
+
+# ---------------------------------------------------------------- signals → decisions
+
+
+@dataclass(frozen=True)
+class SignalTable:
+    """One row per question, one column per signal; higher = more likely hallucinated.
+
+    ``values[name]`` is a float array of length ``len(question_ids)``; NaN = missing.
+    ``costs[name]`` is the signal's extra model forward passes per question relative to
+    greedy generation (0 for signals read off the greedy pass).
+    """
+
+    question_ids: tuple[str, ...]
+    values: Mapping[str, np.ndarray]
+    costs: Mapping[str, float] = field(default_factory=dict)
+
+    def matrix(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
+        """``[n_questions, len(names)]`` float array of the named columns."""
+        missing = [n for n in names if n not in self.values]
+        if missing:
+            raise NescioError(f"signal {missing[0]!r} not in table; have: {', '.join(sorted(self.values))}")
+        return np.column_stack([np.asarray(self.values[n], dtype=float) for n in names])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the guard does with one question."""
+
+    text: str  # what the user sees
+    answer: str | None  # the model's answer, None when abstained
+    abstained: bool
+    hedged: bool
+    p_correct: float | None
+    reason: str
+    signals: Mapping[str, float] = field(default_factory=dict)
