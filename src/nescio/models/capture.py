@@ -1,0 +1,160 @@
+"""Activation capture by hooks, in the same forward passes that generate the answer.
+
+:class:`ActivationCapture` is a context manager: it registers one forward hook per
+decoder layer that needs ``resid`` and one per ``down_proj`` that needs ``mlp_act`` or
+``cett``, and always removes them on exit, also when generation raises. Hooks slice
+only the positions a request needs before doing any work:
+
+- prefill phase: ``last_prompt``, ``prompt_mean`` (padding excluded) and
+  ``entity_last`` are pooled at once, ``[batch, dim]``;
+- decode phase: the greedy rows' current token is appended per step (for ``answer``
+  and ``answer_mean``); the generator says which batch rows are greedy and which
+  question each belongs to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from nescio.models.sites import site_module
+from nescio.types import CaptureSpec, activation_key
+
+PREFILL_POSITIONS = ("last_prompt", "prompt_mean", "entity_last")
+ANSWER_POSITIONS = ("answer", "answer_mean")
+
+
+def plan_captures(specs: tuple[CaptureSpec, ...], n_layers: int) -> dict[tuple[str, int], set[str]]:
+    """(site, layer) -> positions, merged over all specs; validates layer indices."""
+    from nescio.types import NescioError
+
+    plan: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for spec in specs:
+        layers = range(n_layers) if spec.layers == "all" else spec.layers
+        for layer in layers:
+            layer = layer + n_layers if layer < 0 else layer
+            if not 0 <= layer < n_layers:
+                raise NescioError(f"capture layer {layer} out of range; this model has layers 0..{n_layers - 1}")
+            plan[(spec.site, layer)].update(spec.positions)
+    return dict(plan)
+
+
+class ActivationCapture:
+    """Hooks that record the planned sites; use as ``with ActivationCapture(...) as cap:``."""
+
+    def __init__(self, lm: Any, specs: tuple[CaptureSpec, ...]):
+        self.lm = lm
+        self.plan = plan_captures(tuple(specs), lm.n_layers)
+        self._handles: list[Any] = []
+        self.phase = "off"
+        self.prompt_mask = None  # [B, S] float, 1 for prompt tokens
+        self.entity_index = None  # [B] long, index into the padded prompt
+        self.n_greedy = 0  # greedy rows are the first n_greedy rows of the decode batch
+        self.greedy_questions = None  # [n_greedy] long: question index of each greedy row
+        self.prefill: dict[str, Any] = {}
+        self.steps: dict[str, list] = defaultdict(list)
+        self.step_questions: list = []
+
+    # ------------------------------------------------------------ hooks
+    def __enter__(self) -> "ActivationCapture":
+        try:
+            by_module: dict[int, tuple[Any, list]] = {}
+            for (site, layer), positions in self.plan.items():
+                module = site_module(self.lm.model, self.lm.architecture, site, layer)
+                by_module.setdefault(id(module), (module, []))[1].append((site, layer, positions))
+            for module, requests in by_module.values():
+                self._handles.append(module.register_forward_hook(self._make_hook(module, requests)))
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self.phase = "off"
+
+    def _make_hook(self, module: Any, requests: list):
+        needs_cett = any(site == "cett" for site, _, _ in requests)
+        col_norm = module.weight.detach().norm(dim=0) if needs_cett else None  # ||W_down[:, j]||_2
+
+        def hook(mod: Any, args: tuple, output: Any) -> None:
+            if self.phase == "off":
+                return
+            out = output[0] if isinstance(output, tuple) else output
+            for site, layer, positions in requests:
+                if site == "resid":
+                    value = lambda sel, out=out: sel(out)  # noqa: E731
+                elif site == "mlp_act":
+                    value = lambda sel, z=args[0]: sel(z)  # noqa: E731
+                else:  # cett: |z_j,t| * ||W_down[:, j]|| / ||h_t||, per token, then pooled
+                    def value(sel, z=args[0], h=out):
+                        hz = sel(h).float().norm(dim=-1, keepdim=True).clamp_min(1e-12)
+                        return sel(z).float().abs() * col_norm / hz
+                self._record(site, layer, positions, value)
+
+        return hook
+
+    def _record(self, site: str, layer: int, positions: set[str], value) -> None:
+        import torch
+
+        if self.phase == "prefill":
+            for pos in positions.intersection(PREFILL_POSITIONS):
+                if pos == "last_prompt":
+                    v = value(lambda x: x[:, -1, :])
+                elif pos == "entity_last":
+                    rows = torch.arange(self.entity_index.shape[0])
+                    v = value(lambda x: x[rows, self.entity_index, :])
+                else:  # prompt_mean
+                    mask = self.prompt_mask
+                    v = (value(lambda x: x) * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+                self.prefill[activation_key(site, layer, pos)] = v.detach().float()
+            if "answer" in positions or "answer_mean" in positions:
+                # answer_mean falls back to the last prompt token when the answer is empty
+                self.prefill[f"{site}/{layer}/_fallback"] = value(lambda x: x[:, -1, :]).detach().float()
+        elif self.phase == "decode" and self.n_greedy and ("answer" in positions or "answer_mean" in positions):
+            n = self.n_greedy
+            self.steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float())
+
+    # ------------------------------------------------------------ generator interface
+    def begin_prefill(self, prompt_mask: Any, entity_index: Any) -> None:
+        self.phase = "prefill"
+        self.prompt_mask = prompt_mask.float()
+        self.entity_index = entity_index
+
+    def begin_step(self, n_greedy: int, greedy_questions: Any) -> None:
+        self.phase = "decode"
+        self.n_greedy = n_greedy
+        if n_greedy:
+            self.step_questions.append(greedy_questions[:n_greedy].clone())
+
+    def results(self, answer_rows: list[int], dtype: str) -> list[dict[str, Any]]:
+        """Per question: activation key -> numpy array; ``answer_rows[i]`` answer tokens kept."""
+        import torch
+
+        n_q = len(answer_rows)
+        out: list[dict[str, Any]] = [{} for _ in range(n_q)]
+        torch_dtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
+        for key, v in self.prefill.items():
+            if not key.endswith("/_fallback"):
+                for i in range(n_q):
+                    out[i][key] = v[i].to(torch_dtype).numpy()
+        qidx = torch.cat(self.step_questions) if self.step_questions else torch.zeros(0, dtype=torch.long)
+        for (site, layer), positions in self.plan.items():
+            if not positions.intersection(ANSWER_POSITIONS):
+                continue
+            chunks = self.steps.get(f"{site}/{layer}", [])
+            values = torch.cat(chunks) if chunks else None
+            fallback = self.prefill[f"{site}/{layer}/_fallback"]
+            for i in range(n_q):
+                rows = values[qidx == i][: answer_rows[i]] if values is not None else fallback[:0]
+                if "answer" in positions:
+                    out[i][activation_key(site, layer, "answer")] = rows.to(torch_dtype).numpy()
+                if "answer_mean" in positions:
+                    mean = rows.mean(0) if len(rows) else fallback[i]
+                    out[i][activation_key(site, layer, "answer_mean")] = mean.to(torch_dtype).numpy()
+        return out
