@@ -1,1 +1,60 @@
-"""nescio.signals"""
+"""Hallucination signals: one registry, every signal oriented higher = more likely hallucinated.
+
+- :func:`capture_needs` (names → GenerationConfig fields) so generation captures exactly
+  what the chosen signals read;
+- :func:`compute_signals` (generations, names, probes) → :class:`~nescio.types.SignalTable`;
+- fitted probes: :class:`ResidualProbe`, :class:`SemanticEntropyProbe`,
+  :class:`HNeuronProbe`, :class:`KnownEntityDirection` (``save_probe`` / ``load_probe``);
+- :func:`save_signal_table` / :func:`load_signal_table`.
+
+Submodules import numpy only at import time; sklearn, scipy, torch and
+sentence-transformers are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from nescio.signals.registry import (
+    SIGNALS,
+    SignalInfo,
+    SignalNeeds,
+    capture_needs,
+    compute_signals,
+    list_signals,
+    register_signal,
+    signal_info,
+)
+
+_LAZY = {
+    "ResidualProbe": "nescio.signals.probes",
+    "SemanticEntropyProbe": "nescio.signals.probes",
+    "HNeuronProbe": "nescio.signals.neurons",
+    "KnownEntityDirection": "nescio.signals.entity",
+    "guess_entity": "nescio.signals.entity",
+    "save_probe": "nescio.signals.features",
+    "load_probe": "nescio.signals.features",
+    "save_signal_table": "nescio.signals.table",
+    "load_signal_table": "nescio.signals.table",
+    "cluster_answers": "nescio.signals.sampling",
+    "semantic_entropies": "nescio.signals.sampling",
+}
+
+__all__ = [
+    "SIGNALS",
+    "SignalInfo",
+    "SignalNeeds",
+    "capture_needs",
+    "compute_signals",
+    "list_signals",
+    "register_signal",
+    "signal_info",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nescio.signals' has no attribute {name!r}")
