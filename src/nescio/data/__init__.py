@@ -1,1 +1,13 @@
-"""nescio.data"""
+"""Question sets: the built-in benchmark and loaders for public formats.
+
+``load_questions(spec)`` accepts ``builtin``, ``builtin:train|calibration|test``,
+``jsonl:PATH`` (nescio's generic format), ``NAME:PATH`` for a public format
+(see :data:`nescio.data.loaders.LOADERS`) and ``hf:HUB_ID[:CONFIG][@SPLIT]``.
+"""
+
+from __future__ import annotations
+
+from nescio.data.builtin import CATEGORIES, SPLITS, builtin_questions
+from nescio.data.loaders import LOADERS, load_file, load_questions
+
+__all__ = ["CATEGORIES", "LOADERS", "SPLITS", "builtin_questions", "load_file", "load_questions"]
