@@ -66,9 +66,15 @@ def fit_scaled_logistic(X: np.ndarray, y: np.ndarray, *, C: float, penalty: str 
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
+    import sklearn
+
     scaler = StandardScaler().fit(X)
     solver = "liblinear" if penalty == "l1" else "lbfgs"
-    clf = LogisticRegression(C=C, penalty=penalty, solver=solver, max_iter=5000, random_state=random_state)
+    if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) >= (1, 8):  # `penalty` deprecated in 1.8
+        kind = {"l1_ratio": 1.0 if penalty == "l1" else 0.0}
+    else:
+        kind = {"penalty": penalty}
+    clf = LogisticRegression(C=C, solver=solver, max_iter=5000, random_state=random_state, **kind)
     clf.fit(scaler.transform(X), y)
     return (scaler.mean_.astype(np.float64), scaler.scale_.astype(np.float64),
             clf.coef_.ravel().astype(np.float64), np.float64(clf.intercept_[0]))
