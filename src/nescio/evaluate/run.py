@@ -1,0 +1,294 @@
+"""``evaluate(...)``: the resumable eval pipeline behind ``nescio eval``.
+
+generate (resumable, via the models area's store) → grade → fit the guard (probes and
+combiner on train, calibrator + risk threshold + hedge floor + pre-check on calibration)
+→ apply the guard to the evaluation set → ``results.json``, ``decisions.jsonl``,
+``report.html`` under ``out``. Generations are kept under ``out/<model>/generations`` so
+a rerun (after ``kill -9`` or with other policy settings) reuses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from nescio.policy import adapters
+from nescio.policy.guard import Guard
+from nescio.policy.risk import check_level
+from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
+from nescio.types import NescioError, Question
+
+RESULTS_SCHEMA = "nescio.results/1"
+
+
+# ------------------------------------------------------------------ question sets
+def _hash01(text: str) -> float:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16) / float(16**12)
+
+
+def _limit(questions: list[Question], limit: int | None) -> list[Question]:
+    """A deterministic, category-mixed subset of at most ``limit`` questions."""
+    if limit is None or len(questions) <= limit:
+        return questions
+    return sorted(questions, key=lambda q: _hash01("limit:" + q.id))[:limit]
+
+
+def _split(questions: list[Question], shares: dict[str, float]) -> dict[str, list[Question]]:
+    """Use the questions' split fields; questions without one are split by a hash of their id."""
+    out: dict[str, list[Question]] = {k: [] for k in shares}
+    edges = np.cumsum(list(shares.values()))
+    for q in questions:
+        if q.split in out:
+            out[q.split].append(q)
+        elif q.split is None:
+            out[list(shares)[int(np.searchsorted(edges, _hash01("split:" + q.id), side="right").clip(0, len(edges) - 1))]].append(q)
+    return out
+
+
+def question_sets(bench: str, train_bench: str | None, limit: int | None = None) -> tuple[list, list, list]:
+    """(train, calibration, evaluation) questions for ``bench`` / ``train_bench``."""
+    from nescio.data import load_questions
+
+    bench_q = list(load_questions(bench))
+    if not bench_q:
+        raise NescioError(f"benchmark {bench!r} has no questions")
+    if train_bench is None:
+        parts = _split(bench_q, {"train": 0.5, "calibration": 0.2, "test": 0.3})
+        train, cal, test = parts["train"], parts["calibration"], parts["test"]
+    else:
+        parts = _split(list(load_questions(train_bench)), {"train": 0.6, "calibration": 0.4})
+        train, cal, test = parts["train"], parts["calibration"], bench_q
+    if not train or not cal or not test:
+        raise NescioError(f"could not form train/calibration/evaluation sets from {bench!r} (train bench {train_bench!r})")
+    return _limit(train, limit), _limit(cal, limit), _limit(test, limit)
+
+
+# ------------------------------------------------------------------ generation
+def _slug(spec: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(spec).name if ("/" in spec or spec.endswith(".gguf")) else spec)[:80]
+
+
+def generate_stored(lm, questions: list[Question], config, directory: Path, *, progress: bool = True) -> list:
+    """Generations for ``questions`` through the models area's resumable store under ``directory``."""
+    try:
+        from nescio.models.io import GenerationStore  # noqa: F401
+    except ImportError:  # store not available: plain generation, nothing resumable
+        return adapters.generate(lm, questions, config, progress=progress)
+    return _generate_with_store(lm, questions, config, directory, progress)
+
+
+# ------------------------------------------------------------------ metrics
+def _tally_by(records: list[dict], key: str) -> dict:
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r[key], []).append(r)
+    out = {}
+    for k, rs in sorted(groups.items()):
+        outcomes = np.array([r["outcome"] for r in rs], dtype=object)
+        out[k] = {"n": len(rs), "raw": raw_tally(outcomes), "guarded": tally(np.array([r["action"] for r in rs], dtype=object), outcomes)}
+    return out
+
+
+def _clean(x):
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return None if not np.isfinite(x) else round(float(x), 6)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def signal_metrics(X: np.ndarray, names: Sequence[str], outcomes: np.ndarray, gens) -> dict:
+    from nescio.evaluate import metrics
+
+    m = outcomes != "abstained"
+    bad = (outcomes[m] == "hallucinated").astype(float)
+    out = {}
+    for j, name in enumerate(names):
+        risk = X[m, j]
+        out[name] = {
+            "auroc": metrics.auroc(risk, bad),
+            "prr": metrics.prr(risk, 1.0 - bad),
+            "aurc": metrics.aurc(risk, bad),
+            "cost": adapters.signal_cost(name, gens),
+        }
+    return out
+
+
+def _evaluate_one(
+    spec: str, train: list, cal: list, test: list, out: Path, guard_params: dict, *, progress: bool, console
+) -> tuple[dict, list[dict]]:
+    from nescio.evaluate import metrics
+    from nescio.models import load_model
+
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    lm = load_model(spec) if isinstance(spec, str) else spec
+    spec = lm.spec
+    timing["load_s"] = time.perf_counter() - t0
+    model_dir = out / _slug(spec)
+    guard = Guard(**guard_params)
+    guard._signal_names()
+    config = guard.generation_config()
+    everything = list({q.id: q for q in [*train, *cal, *test]}.values())
+    t = time.perf_counter()
+    gens = generate_stored(lm, everything, config, model_dir / "generations", progress=progress)
+    timing["generation_s"] = time.perf_counter() - t
+    timing["generation_s_per_question"] = timing["generation_s"] / max(len(everything), 1)
+    by_id = {g.question.id: g for g in gens}
+    t = time.perf_counter()
+    outcome_of = dict(zip(by_id, adapters.grade_outcomes(list(by_id.values()))))
+    timing["grading_s"] = time.perf_counter() - t
+    tr_g, ca_g, te_g = ([by_id[q.id] for q in qs] for qs in (train, cal, test))
+    arr = lambda gs: np.array([outcome_of[g.question.id] for g in gs], dtype=object)  # noqa: E731
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        guard.fit_generations(lm, tr_g, arr(tr_g), ca_g, arr(ca_g))
+    guard.save(model_dir / "guard")
+    timing["fit_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    d = guard.decide_generations(te_g)
+    timing["decide_s"] = time.perf_counter() - t
+    outcomes = arr(te_g)
+    actions = d["action"]
+    records = []
+    msp = {n: i for i, n in enumerate(guard.signal_names_)}
+    for i, g in enumerate(te_g):
+        q = g.question
+        seq_nll = float(-np.sum(g.token_logprobs)) if g.token_logprobs else None
+        records.append({
+            "id": q.id, "question": q.text, "category": q.category, "answerable": q.answerable,
+            "gold": " | ".join(q.answers[:3]), "answer": g.text.strip(), "outcome": outcomes[i],
+            "action": str(actions[i]), "p_correct": float(d["p_correct"][i]), "score": float(d["score"][i]),
+            "precheck_fired": bool(d["precheck_fired"][i]), "model_abstained": bool(d["model_abstained"][i]),
+            "reason": str(d["reason"][i]),
+            "shown": {ANSWER: g.text.strip(), HEDGE: f"I'm not sure, but it may be: {g.text.strip()}"}.get(str(actions[i]), "I don't know."),
+            "msp_prob": float(np.exp(-seq_nll)) if seq_nll is not None else None,
+            "signals": {n: (None if not np.isfinite(d["signals"][i, j]) else float(d["signals"][i, j])) for n, j in msp.items()},
+        })
+    m = outcomes != "abstained"
+    correct = (outcomes == "correct").astype(float)
+    guarded = tally(actions, outcomes)
+    guarded.update({"alpha": guard.alpha, "delta": guard.delta})
+    fired = d["precheck_fired"]
+    answerable = np.array([g.question.answerable for g in te_g])
+    facts = np.array([g.question.category.startswith("fact/") or g.question.answerable for g in te_g])
+    shown_answer = (actions != ABSTAIN) & (outcomes != "abstained")
+    raw_correct_fact = facts & (outcomes == "correct")
+    results = {
+        "schema": RESULTS_SCHEMA,
+        "model": spec,
+        "model_id": lm.model_id,
+        "n": len(te_g),
+        "n_train": len(tr_g),
+        "n_calibration": len(ca_g),
+        "raw": raw_tally(outcomes),
+        "guarded": guarded,
+        "guard": guard.fit_summary_ | {"signals": list(guard.signal_names_), "hedge_alpha": guard.hedge_alpha},
+        "signals": signal_metrics(d["signals"], guard.signal_names_, outcomes, te_g),
+        "detector": {
+            "auroc": metrics.auroc(-d["score"][m], outcomes[m] == "hallucinated"),
+            "prr": metrics.prr(-d["score"][m], correct[m]),
+            "aurc": metrics.aurc(-d["score"][m], outcomes[m] == "hallucinated"),
+            "ece": metrics.ece(d["p_correct"][m], correct[m]),
+        },
+        "confidence_target": {
+            str(t): confidence_target_score(np.where(fired | d["model_abstained"], 0.0, d["p_correct"]), outcomes == "correct", t)
+            for t in (0.5, 0.75, 0.9)
+        },
+        "precheck": {
+            "fire_rate": fired.mean() if len(fired) else 0.0,
+            "fire_rate_unanswerable": fired[~answerable].mean() if (~answerable).any() else None,
+            "wrongful_block_rate": fired[answerable].mean() if answerable.any() else None,
+            "blocked_correct_rate": (fired & (outcomes == "correct")).sum() / max((outcomes == "correct").sum(), 1),
+        },
+        "targets": {
+            "unanswerable_abstained": (~shown_answer[~answerable]).mean() if (~answerable).any() else None,
+            "unanswerable_abstained_incl_hedged_as_answer": None,
+            "known_fact_correct_kept": ((actions == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
+            "known_fact_correct_kept_incl_hedged": ((actions != ABSTAIN) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
+        },
+        "per_category": {k: {"raw": v["raw"], "guarded": v["guarded"]} for k, v in _tally_by(records, "category").items()},
+        "cost": {
+            "forward_passes_per_question_vs_greedy": 1.0 + sum(adapters.signal_cost(n, te_g) for n in guard.signal_names_),
+            "sampled_share": 0.0,
+        },
+        "timing": timing,
+    }
+    results["targets"]["unanswerable_abstained_incl_hedged_as_answer"] = (
+        (actions[~answerable] == ABSTAIN) | (outcomes[~answerable] == "abstained")
+    ).mean() if (~answerable).any() else None
+    return results, records
+
+
+def evaluate(
+    model="smollm2-135m-instruct",
+    bench: str = "builtin",
+    out: str | Path = "runs/eval",
+    *,
+    train_bench: str | None = None,
+    alpha: float = 0.1,
+    delta: float = 0.1,
+    signals: Sequence[str] | None = None,
+    compare=None,
+    limit: int | None = None,
+    hedge_alpha: float | None = 0.3,
+    precheck: bool = True,
+    detector: str = "logistic",
+    max_new_tokens: int = 24,
+    progress: bool = True,
+    console=None,
+) -> dict:
+    """Run the whole evaluation; returns the results dict also written to ``out/results.json``.
+
+    ``--compare`` runs a second model on the same questions; its results are stored under
+    ``results["compare"][MODEL]`` and drawn side by side in the report.
+    """
+    from nescio.evaluate.report import write_report
+
+    alpha = check_level("alpha", alpha)
+    delta = check_level("delta", delta)
+    if limit is not None and limit < 10:
+        raise NescioError(f"--limit must be at least 10 questions per split, got {limit}")
+    guard_params = dict(alpha=alpha, delta=delta, signals=tuple(signals) if signals else None, hedge_alpha=hedge_alpha,
+                        precheck=precheck, detector=detector, max_new_tokens=max_new_tokens)
+    Guard(**guard_params)._signal_names()  # fail fast on unknown signals
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train, cal, test = question_sets(bench, train_bench, limit)
+    runs = []
+    for spec in [model] + ([compare] if compare else []):
+        if console is not None:
+            console.print(f"[bold]{getattr(spec, 'spec', spec)}[/]: train {len(train)}, calibration {len(cal)}, evaluation {len(test)} questions")
+        res, rec = _evaluate_one(spec, train, cal, test, out, guard_params, progress=progress, console=console)
+        res["bench"] = bench
+        res["train_bench"] = train_bench or f"{bench} (train/calibration splits)"
+        runs.append((res, rec))
+        with (out / _slug(res["model"]) / "decisions.jsonl").open("w", encoding="utf-8") as f:
+            for r in rec:
+                f.write(json.dumps(_clean(r)) + "\n")
+    results = dict(runs[0][0])
+    if compare:
+        results["compare"] = {runs[1][0]["model"]: _clean(runs[1][0])}
+    results["timing"]["total_s"] = time.perf_counter() - t0
+    results = _clean(results)
+    t = time.perf_counter()
+    write_report([(_clean(r), rec) for r, rec in runs], out / "report.html")
+    results["timing"]["report_s"] = round(time.perf_counter() - t, 3)
+    results["timing"]["total_s"] = round(time.perf_counter() - t0, 3)
+    (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return results
