@@ -17,7 +17,7 @@ EMBEDDED_MODELS = {
 _LAZY = {
     "LoadedModel": "nescio.models.load",
     "load_model": "nescio.models.load",
-    "generate": "nescio.models.generate",
+    "generate": "nescio.models.generation",
     "save_generations": "nescio.models.io",
     "load_generations": "nescio.models.io",
     "GenerationStore": "nescio.models.io",

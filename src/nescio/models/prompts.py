@@ -58,7 +58,7 @@ def format_p_true(tokenizer: Any, prompt_format: str, question_text: str, answer
         "Is the proposed answer correct? Answer True or False."
     )
     if prompt_format == "chat":
-        return _chat(tokenizer, body, system=None)
+        return _chat(tokenizer, body, system=None) + "Answer:"
     return body + "\nAnswer:"
 
 
@@ -69,5 +69,5 @@ def format_verbal_confidence(tokenizer: Any, prompt_format: str, question_text: 
         "How confident are you that the proposed answer is correct? Reply with a number from 0 to 100."
     )
     if prompt_format == "chat":
-        return _chat(tokenizer, body, system=None)
+        return _chat(tokenizer, body, system=None) + "Confidence (0-100):"
     return body + "\nConfidence (0-100):"
