@@ -1,0 +1,306 @@
+"""Saving and loading generations: JSONL for text and per-token numbers, safetensors for activations.
+
+Layout of a generations directory::
+
+    run.json                  schema version + RunInfo (model spec, model_id, prompt format, config)
+    generations.jsonl         one committed chunk per line: {"chunk": ..., "rows": [generation, ...]}
+    chunks/<chunk>.safetensors activations of that chunk, tensor names "<row>/<site>/<layer>/<position>"
+
+:class:`GenerationStore` appends chunk by chunk: the shard is written (temp file,
+fsync, rename) before its JSONL line, and the fsynced line is the commit point. After a
+``kill -9`` a rerun sees only committed chunks: a truncated trailing line is cut off, a
+shard without a line is an ignored orphan, so no row is lost or duplicated. Loading
+reads JSON and safetensors only; nothing executes code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from nescio.types import (
+    SCHEMA_VERSION,
+    CaptureSpec,
+    Generation,
+    GenerationConfig,
+    NescioError,
+    Question,
+    RunInfo,
+    Sample,
+)
+
+RUN_FILE = "run.json"
+INDEX_FILE = "generations.jsonl"
+CHUNK_DIR = "chunks"
+
+
+# ---------------------------------------------------------------- (de)serialising
+
+
+def config_to_dict(config: GenerationConfig) -> dict:
+    d = asdict(config)
+    d["capture"] = [
+        {"site": c.site, "layers": c.layers if isinstance(c.layers, str) else list(c.layers), "positions": list(c.positions)}
+        for c in config.capture
+    ]
+    return d
+
+
+def config_from_dict(d: dict) -> GenerationConfig:
+    d = dict(d)
+    d["capture"] = tuple(
+        CaptureSpec(c["site"], c["layers"] if isinstance(c["layers"], str) else tuple(c["layers"]), tuple(c["positions"]))
+        for c in d.get("capture", ())
+    )
+    known = GenerationConfig.__dataclass_fields__
+    return GenerationConfig(**{k: v for k, v in d.items() if k in known})
+
+
+def run_info_to_dict(info: RunInfo) -> dict:
+    d = asdict(info)
+    d["config"] = config_to_dict(info.config)
+    return d
+
+
+def run_info_from_dict(d: dict) -> RunInfo:
+    d = dict(d)
+    d["config"] = config_from_dict(d["config"])
+    known = RunInfo.__dataclass_fields__
+    return RunInfo(**{k: v for k, v in d.items() if k in known})
+
+
+def _generation_to_dict(g: Generation) -> dict:
+    q = asdict(g.question)
+    q["answers"] = list(q["answers"])
+    return {
+        "question": q,
+        "prompt": g.prompt,
+        "text": g.text,
+        "token_ids": list(g.token_ids),
+        "token_logprobs": list(g.token_logprobs),
+        "token_entropies": list(g.token_entropies),
+        "top_k_ids": [list(t) for t in g.top_k_ids],
+        "top_k_logprobs": [list(t) for t in g.top_k_logprobs],
+        "stop_reason": g.stop_reason,
+        "samples": [
+            {"text": s.text, "token_ids": list(s.token_ids), "token_logprobs": list(s.token_logprobs)} for s in g.samples
+        ],
+        "prompt_token_count": g.prompt_token_count,
+        "p_true": g.p_true,
+        "verbal_confidence": g.verbal_confidence,
+        "verbal_confidence_text": g.verbal_confidence_text,
+        "activation_keys": sorted(g.activations),
+    }
+
+
+def _generation_from_dict(d: dict, tensors: dict[str, np.ndarray], row: int) -> Generation:
+    q = d["question"]
+    known_q = Question.__dataclass_fields__
+    return Generation(
+        question=Question(**{k: v for k, v in q.items() if k in known_q}),
+        prompt=d["prompt"],
+        text=d["text"],
+        token_ids=tuple(d["token_ids"]),
+        token_logprobs=tuple(d["token_logprobs"]),
+        token_entropies=tuple(d["token_entropies"]),
+        top_k_ids=tuple(tuple(t) for t in d["top_k_ids"]),
+        top_k_logprobs=tuple(tuple(t) for t in d["top_k_logprobs"]),
+        stop_reason=d["stop_reason"],
+        samples=tuple(Sample(s["text"], tuple(s["token_ids"]), tuple(s["token_logprobs"])) for s in d["samples"]),
+        activations={k: tensors[f"{row}/{k}"] for k in d["activation_keys"]},
+        prompt_token_count=d["prompt_token_count"],
+        p_true=d["p_true"],
+        verbal_confidence=d["verbal_confidence"],
+        verbal_confidence_text=d["verbal_confidence_text"],
+    )
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- the store
+
+
+class GenerationStore:
+    """A resumable, append-only directory of generations (see the module docstring)."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+
+    @property
+    def index_path(self) -> Path:
+        return self.directory / INDEX_FILE
+
+    # ---- metadata
+    def run_info(self) -> RunInfo | None:
+        path = self.directory / RUN_FILE
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        if data.get("schema_version", 0) > SCHEMA_VERSION:
+            raise NescioError(f"{path}: schema version {data['schema_version']} is newer than this nescio ({SCHEMA_VERSION})")
+        return run_info_from_dict(data["run_info"])
+
+    def set_run_info(self, info: RunInfo) -> None:
+        """Record ``info``; refuse to mix generations from another model or config."""
+        existing = self.run_info()
+        if existing is not None:
+            if existing.model_id != info.model_id or config_to_dict(existing.config) != config_to_dict(info.config):
+                raise NescioError(
+                    f"{self.directory} holds generations from model {existing.model_id} with another config; "
+                    "use a new output directory"
+                )
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = self.directory / f".{RUN_FILE}.{uuid.uuid4().hex[:8]}"
+        tmp.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "run_info": run_info_to_dict(info)}, indent=1))
+        os.replace(tmp, self.directory / RUN_FILE)
+
+    # ---- committed lines
+    def _lines(self) -> list[dict]:
+        if not self.index_path.is_file():
+            return []
+        out = []
+        with open(self.index_path, "rb") as f:
+            for raw in f.read().split(b"\n"):
+                if not raw.strip():
+                    continue
+                try:
+                    out.append(json.loads(raw))
+                except ValueError:  # a line cut by a crash: never committed
+                    continue
+        return out
+
+    def done_ids(self) -> set[str]:
+        return {row["question"]["id"] for line in self._lines() for row in line["rows"]}
+
+    def _repair_tail(self) -> None:
+        """Cut a partial trailing line so the next append starts on a fresh line."""
+        if not self.index_path.is_file():
+            return
+        with open(self.index_path, "rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def append(self, generations: Iterable[Generation]) -> None:
+        """Commit one chunk: activations shard first, then one fsynced JSONL line."""
+        from safetensors.numpy import save_file
+
+        generations = list(generations)
+        if not generations:
+            return
+        chunks = self.directory / CHUNK_DIR
+        chunks.mkdir(parents=True, exist_ok=True)
+        self._repair_tail()
+        name = f"chunk-{uuid.uuid4().hex[:12]}"
+        tensors = {
+            f"{row}/{key}": np.ascontiguousarray(value)
+            for row, g in enumerate(generations)
+            for key, value in g.activations.items()
+        }
+        shard = None
+        if tensors:
+            shard = f"{name}.safetensors"
+            tmp = chunks / f".{shard}.tmp"
+            save_file(tensors, str(tmp), metadata={"schema_version": str(SCHEMA_VERSION)})
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, chunks / shard)
+            _fsync_dir(chunks)
+        line = {"chunk": name, "shard": shard, "rows": [_generation_to_dict(g) for g in generations]}
+        data = (json.dumps(line, allow_nan=True) + "\n").encode()
+        with open(self.index_path, "ab") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def load(self) -> list[Generation]:
+        """All committed generations, in commit order; a question id appears once."""
+        from safetensors.numpy import load_file
+
+        seen: set[str] = set()
+        out = []
+        for line in self._lines():
+            tensors = load_file(str(self.directory / CHUNK_DIR / line["shard"])) if line.get("shard") else {}
+            for row, d in enumerate(line["rows"]):
+                qid = d["question"]["id"]
+                if qid in seen:
+                    continue
+                seen.add(qid)
+                out.append(_generation_from_dict(d, tensors, row))
+        return out
+
+
+# ---------------------------------------------------------------- one-shot save / load
+
+
+def save_generations(directory: str | Path, generations: Iterable[Generation], run_info: RunInfo) -> Path:
+    """Write ``generations`` and ``run_info`` to ``directory`` (replacing what was there)."""
+    directory = Path(directory)
+    for name in (RUN_FILE, INDEX_FILE):
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory / CHUNK_DIR, ignore_errors=True)
+    store = GenerationStore(directory)
+    store.set_run_info(run_info)
+    store.append(generations)
+    return directory
+
+
+def load_generations(directory: str | Path) -> tuple[list[Generation], RunInfo]:
+    """Read what :func:`save_generations` or a :class:`GenerationStore` wrote."""
+    store = GenerationStore(directory)
+    info = store.run_info()
+    if info is None:
+        raise NescioError(f"no generations at {directory} (missing {RUN_FILE}); run `nescio generate` or `nescio eval` first")
+    return store.load(), info
+
+
+def generate_resumable(
+    lm: Any, questions: list[Question], config: GenerationConfig, store: GenerationStore | str | Path, *, progress: bool = True
+) -> list[Generation]:
+    """Generate what ``store`` lacks, batch by batch, committing each batch; return all, in question order.
+
+    A rerun after an interruption skips committed question ids; the store must have
+    been made by the same model and config (else NescioError).
+    """
+    from tqdm.auto import tqdm
+
+    from nescio.models.generation import generate
+
+    store = store if isinstance(store, GenerationStore) else GenerationStore(store)
+    store.set_run_info(lm.run_info(config))
+    done = store.done_ids()
+    todo = [q for q in questions if q.id not in done]
+    if todo:
+        lengths = {q.id: len(lm.tokenizer(lm.format_prompt(q.text), add_special_tokens=False)["input_ids"]) for q in todo}
+        todo.sort(key=lambda q: lengths[q.id])
+    bar = tqdm(total=len(questions), initial=len(questions) - len(todo), disable=not progress, desc="generating", unit="q")
+    try:
+        for start in range(0, len(todo), config.batch_size):
+            batch = todo[start : start + config.batch_size]
+            store.append(generate(lm, batch, config, progress=False))
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    by_id = {g.question.id: g for g in store.load()}
+    return [by_id[q.id] for q in questions if q.id in by_id]
