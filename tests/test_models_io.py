@@ -1,0 +1,125 @@
+"""Saved generations round-trip exactly; the resumable store survives kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from nescio.models import GenerationStore, generate, generate_resumable, load_generations, save_generations
+from nescio.types import CaptureSpec, GenerationConfig, NescioError, Question
+
+QUESTIONS = [Question(f"q{i}", f"Question number {i}: what is {i} plus {i}?", answers=(str(2 * i),)) for i in range(7)]
+CFG = GenerationConfig(
+    max_new_tokens=4,
+    batch_size=2,
+    n_samples=1,
+    p_true=True,
+    capture=(CaptureSpec("resid", (0, 2), ("last_prompt", "answer")), CaptureSpec("cett", (1,), ("answer_mean",))),
+)
+
+
+def _assert_same(a, b):
+    for name in a.__dataclass_fields__:
+        if name == "activations":
+            assert a.activations.keys() == b.activations.keys()
+            for k in a.activations:
+                assert a.activations[k].dtype == b.activations[k].dtype
+                np.testing.assert_array_equal(a.activations[k], b.activations[k])
+        else:
+            assert getattr(a, name) == getattr(b, name), name
+
+
+def test_save_load_round_trip_is_exact(tiny, tmp_path):
+    gens = generate(tiny, QUESTIONS[:3], CFG, progress=False)
+    save_generations(tmp_path, gens, tiny.run_info(CFG))
+    back, info = load_generations(tmp_path)
+    assert info == tiny.run_info(CFG) and info.prompt_format == "chat" and info.model_id == tiny.model_id
+    assert len(back) == 3
+    for a, b in zip(gens, back):
+        _assert_same(a, b)
+    assert json.loads((tmp_path / "run.json").read_text())["schema_version"] == 1
+    # saving again replaces, never appends
+    save_generations(tmp_path, gens[:1], tiny.run_info(CFG))
+    assert len(load_generations(tmp_path)[0]) == 1
+
+
+def test_load_missing_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(NescioError, match="no generations"):
+        load_generations(tmp_path / "nothing")
+
+
+def test_store_ignores_torn_line_and_orphan_shard(tiny, tmp_path):
+    store = GenerationStore(tmp_path)
+    full = generate_resumable(tiny, QUESTIONS[:4], CFG, store, progress=False)
+    # a crash while committing the next chunk: orphan shard + half a JSON line
+    (tmp_path / "chunks" / "chunk-orphan.safetensors").write_bytes(b"garbage")
+    with open(tmp_path / "generations.jsonl", "ab") as f:
+        f.write(b'{"chunk": "chunk-orphan", "rows": [{"question": {"id": "q4"')
+    assert store.done_ids() == {"q0", "q1", "q2", "q3"}
+    again = generate_resumable(tiny, QUESTIONS, CFG, store, progress=False)
+    assert [g.question.id for g in again] == [q.id for q in QUESTIONS]
+    ids = [g.question.id for g in store.load()]
+    assert sorted(ids) == sorted(q.id for q in QUESTIONS) and len(ids) == len(set(ids))
+    for a, b in zip(full, again[:4]):
+        _assert_same(a, b)
+    # every line of the index is valid JSON again
+    for line in (tmp_path / "generations.jsonl").read_text().splitlines():
+        json.loads(line)
+
+
+def test_store_refuses_other_config(tiny, tmp_path):
+    generate_resumable(tiny, QUESTIONS[:1], CFG, tmp_path, progress=False)
+    other = GenerationConfig(max_new_tokens=5)
+    with pytest.raises(NescioError, match="another config"):
+        generate_resumable(tiny, QUESTIONS[:1], other, tmp_path, progress=False)
+
+
+_WORKER = """
+import sys, time
+from nescio.models import GenerationStore, generate_resumable
+from nescio.models.tiny import tiny_model
+from nescio.types import GenerationConfig, Question
+import nescio.models.io as io
+qs = [Question(f"q{i}", f"Question number {i}?") for i in range(int(sys.argv[2]))]
+store = GenerationStore(sys.argv[1])
+slow = sys.argv[3] == "slow"
+original = store.append
+def append(gens):
+    original(gens)
+    print("committed", flush=True)
+    if slow:
+        time.sleep(0.3)
+store.append = append
+generate_resumable(tiny_model(), qs, GenerationConfig(max_new_tokens=3, batch_size=2), store, progress=False)
+print("finished", flush=True)
+"""
+
+
+def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER)
+    out = tmp_path / "store"
+    n = 20
+    proc = subprocess.Popen([sys.executable, str(script), str(out), str(n), "slow"], stdout=subprocess.PIPE, text=True)
+    committed = 0
+    deadline = time.time() + 120
+    while committed < 2 and time.time() < deadline:
+        line = proc.stdout.readline()
+        committed += line.startswith("committed")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    partial = GenerationStore(out).done_ids()
+    assert 2 * 2 <= len(partial) < n
+    result = subprocess.run([sys.executable, str(script), str(out), str(n), "fast"], capture_output=True, text=True, timeout=300)
+    assert "finished" in result.stdout, result.stderr
+    ids = [g.question.id for g in GenerationStore(out).load()]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(n))
+    assert len(ids) == len(set(ids))
