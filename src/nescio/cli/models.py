@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
+
+
+def _parse_capture(text: str):
+    """``site:layers:positions``, e.g. ``resid:all:last_prompt,answer_mean`` or ``mlp_act:3,7:answer``."""
+    from nescio.types import CaptureSpec, NescioError
+
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise NescioError(f"bad --capture {text!r}; accepted: SITE:LAYERS[:POSITIONS], e.g. resid:all:last_prompt")
+    site, layers = parts[0], parts[1]
+    try:
+        layer_spec = "all" if layers == "all" else tuple(int(x) for x in layers.split(","))
+    except ValueError:
+        raise NescioError(f"bad layers {layers!r} in --capture; accepted: all or comma-separated ints") from None
+    positions = tuple(parts[2].split(",")) if len(parts) == 3 else ("last_prompt",)
+    return CaptureSpec(site, layer_spec, positions)
 
 
 def register(app: typer.Typer) -> None:
@@ -13,3 +31,37 @@ def register(app: typer.Typer) -> None:
 
         for name, info in EMBEDDED_MODELS.items():
             typer.echo(f"{name}\t{info}")
+        typer.echo("also accepted: a local Hugging Face model directory, a .gguf file path, or a hub id (needs network)")
+
+    @app.command("generate")
+    def generate_cmd(
+        model: str = typer.Option("smollm2-135m-instruct", help="Embedded name, HF dir, GGUF path or hub id."),
+        bench: str = typer.Option("builtin:test", help="Questions (builtin, builtin:SPLIT, jsonl:PATH, ...)."),
+        out: str = typer.Option("runs/generations", help="Output directory; a rerun resumes from it."),
+        max_new_tokens: int = typer.Option(24, help="Answer length limit in tokens."),
+        batch_size: int = typer.Option(16, help="Questions per batch."),
+        samples: int = typer.Option(0, help="Sampled answers per question (besides the greedy one)."),
+        temperature: float = typer.Option(1.0, help="Sampling temperature."),
+        seed: int = typer.Option(0, help="Sampling seed."),
+        capture: Optional[list[str]] = typer.Option(None, help="SITE:LAYERS[:POSITIONS], repeatable."),
+        p_true: bool = typer.Option(False, help="Also ask the model whether its answer is true (one extra pass)."),
+        limit: Optional[int] = typer.Option(None, help="Only the first N questions."),
+    ) -> None:
+        """Generate answers (with token log-probs and captured activations) and save them resumably."""
+        from nescio.data import load_questions
+        from nescio.models import generate_resumable, load_model
+        from nescio.types import GenerationConfig
+
+        questions = load_questions(bench)[:limit]
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            n_samples=samples,
+            temperature=temperature,
+            seed=seed,
+            capture=tuple(_parse_capture(c) for c in capture or ()),
+            p_true=p_true,
+        )
+        lm = load_model(model)
+        gens = generate_resumable(lm, questions, config, out)
+        typer.echo(f"{len(gens)} generations in {out} (model {lm.model_id}, prompt format {lm.prompt_format})")
