@@ -52,6 +52,7 @@ class SignalInfo:
 
 
 SIGNALS: dict[str, SignalInfo] = {}
+FAMILIES = ("logits", "reflexive", "sampling", "probe")
 
 
 def register_signal(
@@ -91,7 +92,9 @@ def _ensure_builtins() -> None:
 def list_signals(family: str | None = None) -> list[str]:
     """Names of the registered signals (optionally one family), in registration order."""
     _ensure_builtins()
-    return [n for n, s in SIGNALS.items() if family is None or s.family == family]
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    names = [n for n, s in SIGNALS.items() if family is None or s.family == family]
+    return sorted(names, key=lambda n: order.get(SIGNALS[n].family, len(order)))  # stable within a family
 
 
 def signal_info(name: str) -> SignalInfo:
