@@ -2,8 +2,102 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 
+def _summary(results: dict, out: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    runs = [results] + list((results.get("compare") or {}).values())
+    table = Table(title=f"nescio eval: {results['bench']} (n = {results['n']}), α = {results['guarded']['alpha']}, "
+                        f"δ = {results['guarded']['delta']}")
+    table.add_column("")
+    for r in runs:
+        table.add_column(f"{r['model']}\nraw", justify="right")
+        table.add_column("guarded", justify="right")
+
+    def pct(x):
+        return "–" if x is None else f"{100 * x:.1f}%"
+
+    rows = [
+        ("correct", lambda r: (r["raw"]["correct"], r["guarded"]["correct"])),
+        ("hallucinated", lambda r: (r["raw"]["hallucinated"], r["guarded"]["hallucinated"])),
+        ("abstained", lambda r: (r["raw"]["abstained"], r["guarded"]["abstained"])),
+        ("hedged", lambda r: (0.0, r["guarded"]["hedged"])),
+        ("hallucination rate among answered", lambda r: (r["raw"]["risk"], r["guarded"]["realised_risk"])),
+        ("kept (raw correct still given)", lambda r: (1.0, r["guarded"]["kept"])),
+    ]
+    for label, fn in rows:
+        cells = []
+        for r in runs:
+            a, b = fn(r)
+            cells += [pct(a), f"[bold]{pct(b)}[/]"]
+        table.add_row(label, *cells)
+    console.print(table)
+    t = results.get("targets", {})
+    console.print(
+        f"unanswerable questions not answered: {pct(t.get('unanswerable_abstained'))}; "
+        f"known-fact correct answers kept: {pct(t.get('known_fact_correct_kept'))} "
+        f"(incl. hedged {pct(t.get('known_fact_correct_kept_incl_hedged'))}); "
+        f"detector AUROC {results['detector'].get('auroc') or float('nan'):.3f}"
+    )
+    console.print(f"report: [bold]{out}/report.html[/]  results: {out}/results.json  "
+                  f"({results['timing']['total_s']:.0f} s)")
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("eval")
+    def eval_cmd(
+        model: str = typer.Option("smollm2-135m-instruct", help="Model: embedded name, HF dir, GGUF path or hub id."),
+        bench: str = typer.Option("builtin", help="Questions to evaluate on (builtin, jsonl:PATH, triviaqa:PATH, ...)."),
+        out: str = typer.Option("runs/eval", help="Output directory (reruns resume generation from it)."),
+        train_bench: Optional[str] = typer.Option(None, help="Fit the guard on this set; evaluate on all of --bench."),
+        alpha: float = typer.Option(0.1, help="Target hallucination rate among answered questions (0 < α < 1)."),
+        delta: float = typer.Option(0.1, help="Allowed probability that the guarantee fails (0 < δ < 1)."),
+        signals: Optional[str] = typer.Option(None, help="Comma-separated signal names (default: cheap signals + probes)."),
+        compare: Optional[str] = typer.Option(None, help="A second model, evaluated on the same questions."),
+        limit: Optional[int] = typer.Option(None, help="At most N questions per split (train, calibration, evaluation)."),
+        hedge_alpha: float = typer.Option(0.3, help="Risk level whose threshold is the hedge floor; 0 disables hedging."),
+        no_precheck: bool = typer.Option(False, "--no-precheck", help="Disable the knowability pre-check."),
+        detector: str = typer.Option("logistic", help="Detector combiner: logistic or boosting."),
+    ) -> None:
+        """Measure hallucinations before and after the guard; write results.json and report.html."""
+        from rich.console import Console
+
+        from nescio.evaluate import evaluate
+
+        names = [s.strip() for s in signals.split(",") if s.strip()] if signals else None
+        results = evaluate(
+            model, bench, out, train_bench=train_bench, alpha=alpha, delta=delta, signals=names, compare=compare,
+            limit=limit, hedge_alpha=hedge_alpha if hedge_alpha > 0 else None, precheck=not no_precheck,
+            detector=detector, console=Console(stderr=True),
+        )
+        _summary(results, out)
+
+    @app.command("ask")
+    def ask_cmd(
+        question: str = typer.Argument(..., help="The question to answer."),
+        guard: Optional[str] = typer.Option(None, help="A guard directory saved by Guard.save or nescio eval (…/guard)."),
+        model: str = typer.Option("smollm2-135m-instruct", help="Model the guard belongs to."),
+    ) -> None:
+        """Answer one question through a fitted guard, or say "I don't know", and explain why."""
+        from rich.console import Console
+
+        from nescio.policy.guard import check_question
+        from nescio.policy.default import default_guard
+
+        check_question(question)
+        console = Console()
+        g = default_guard(model, guard, console=Console(stderr=True))
+        d = g.ask(question)
+        style = "yellow" if d.hedged else ("red" if d.abstained else "green")
+        console.print(f"[bold {style}]{d.text}[/]")
+        console.print(f"P(correct) = {d.p_correct:.2f}  ·  {d.reason}")
+        if d.answer is None and not d.abstained:
+            return
+        if d.abstained:
+            console.print("[dim](withheld answer not shown)[/]")

@@ -76,12 +76,15 @@ def _slug(spec: str) -> str:
 
 
 def generate_stored(lm, questions: list[Question], config, directory: Path, *, progress: bool = True) -> list:
-    """Generations for ``questions`` through the models area's resumable store under ``directory``."""
-    try:
-        from nescio.models.io import GenerationStore  # noqa: F401
-    except ImportError:  # store not available: plain generation, nothing resumable
-        return adapters.generate(lm, questions, config, progress=progress)
-    return _generate_with_store(lm, questions, config, directory, progress)
+    """Generations for ``questions`` via the models area's resumable :class:`GenerationStore`.
+
+    The store lives in ``directory/<config hash>``, so a rerun with the same settings resumes
+    (no lost or duplicated rows after ``kill -9``) and other capture settings get their own.
+    """
+    from nescio.models.io import config_to_dict, generate_resumable
+
+    key = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return generate_resumable(lm, list(questions), config, Path(directory) / key, progress=progress)
 
 
 # ------------------------------------------------------------------ metrics
@@ -128,7 +131,8 @@ def signal_metrics(X: np.ndarray, names: Sequence[str], outcomes: np.ndarray, ge
 
 
 def _evaluate_one(
-    spec: str, train: list, cal: list, test: list, out: Path, guard_params: dict, *, progress: bool, console
+    spec, train: list, cal: list, test: list, out: Path, guard_params: dict, *, progress: bool, console,
+    generations_dir: Path | None = None,
 ) -> tuple[dict, list[dict]]:
     from nescio.evaluate import metrics
     from nescio.models import load_model
@@ -141,10 +145,11 @@ def _evaluate_one(
     model_dir = out / _slug(spec)
     guard = Guard(**guard_params)
     guard._signal_names()
-    config = guard.generation_config()
+    config = guard.generation_config(model=lm)
     everything = list({q.id: q for q in [*train, *cal, *test]}.values())
     t = time.perf_counter()
-    gens = generate_stored(lm, everything, config, model_dir / "generations", progress=progress)
+    gen_dir = (Path(generations_dir) / _slug(spec)) if generations_dir else model_dir / "generations"
+    gens = generate_stored(lm, everything, config, gen_dir, progress=progress)
     timing["generation_s"] = time.perf_counter() - t
     timing["generation_s_per_question"] = timing["generation_s"] / max(len(everything), 1)
     by_id = {g.question.id: g for g in gens}
@@ -251,11 +256,13 @@ def evaluate(
     max_new_tokens: int = 24,
     progress: bool = True,
     console=None,
+    generations_dir: str | Path | None = None,
 ) -> dict:
     """Run the whole evaluation; returns the results dict also written to ``out/results.json``.
 
     ``--compare`` runs a second model on the same questions; its results are stored under
-    ``results["compare"][MODEL]`` and drawn side by side in the report.
+    ``results["compare"][MODEL]`` and drawn side by side in the report. ``generations_dir``
+    shares resumable generation stores between runs (default: inside ``out``).
     """
     from nescio.evaluate.report import write_report
 
@@ -274,7 +281,8 @@ def evaluate(
     for spec in [model] + ([compare] if compare else []):
         if console is not None:
             console.print(f"[bold]{getattr(spec, 'spec', spec)}[/]: train {len(train)}, calibration {len(cal)}, evaluation {len(test)} questions")
-        res, rec = _evaluate_one(spec, train, cal, test, out, guard_params, progress=progress, console=console)
+        res, rec = _evaluate_one(spec, train, cal, test, out, guard_params, progress=progress, console=console,
+                                 generations_dir=generations_dir)
         res["bench"] = bench
         res["train_bench"] = train_bench or f"{bench} (train/calibration splits)"
         runs.append((res, rec))

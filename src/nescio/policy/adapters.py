@@ -29,7 +29,7 @@ DEFAULT_SIGNALS = (
     "max_token_entropy",
     "one_minus_first_token_margin",
     "probe_last_prompt",
-    "probe_answer_first",
+    "probe_answer_mean",
 )
 PRECHECK_SIGNAL = "knowability_last_prompt"
 PROBE_POSITIONS = {
@@ -71,13 +71,19 @@ def signal_cost(name: str, generations: Sequence[Generation]) -> float:
 
 
 def new_probe(name: str, random_state: int = 0):
+    """The residual probe behind a fitted signal: layer and C chosen by 3-fold CV over a small grid
+    (kept small so that the whole guard fits in seconds on 2 CPU cores)."""
     from nescio.signals.probes import ResidualProbe
 
-    return ResidualProbe(position=PROBE_POSITIONS[name], random_state=random_state)
+    return ResidualProbe(position=PROBE_POSITIONS[name], C_grid=(0.01, 0.1), cv=3, random_state=random_state)
 
 
-def capture_needs(names: Sequence[str], probes: dict | None = None) -> dict:
-    """GenerationConfig fields for ``names``; the guard's own probes add their captures."""
+def capture_needs(names: Sequence[str], probes: dict | None = None, n_layers: int | None = None) -> dict:
+    """GenerationConfig fields for ``names``; the guard's own probes add their captures.
+
+    Unfitted probes capture the layers their cross-validation will search
+    (:func:`probe_layer_subset` of ``n_layers``; every layer when ``n_layers`` is None);
+    fitted ones only their chosen layer."""
     from nescio.signals.registry import _merge_captures
     from nescio.signals.registry import capture_needs as registry_needs
 
@@ -87,7 +93,11 @@ def capture_needs(names: Sequence[str], probes: dict | None = None) -> dict:
     captures = list(needs["capture"])
     for n in names:
         if is_fitted_signal(n):
-            est = probes.get(n) or new_probe(n)
+            est = probes.get(n)
+            if est is None:
+                est = new_probe(n)
+                if n_layers:
+                    est.layers = probe_layer_subset(range(n_layers))
             captures.extend(est.capture_specs())
     needs["capture"] = _merge_captures(captures)
     return needs
@@ -100,7 +110,7 @@ def probe_labels(name: str, generations: Sequence[Generation], outcomes: np.ndar
     return np.where(outcomes == "abstained", np.nan, (outcomes == "hallucinated").astype(float))
 
 
-def probe_layer_subset(layers: Sequence[int], max_layers: int = 8) -> tuple[int, ...]:
+def probe_layer_subset(layers: Sequence[int], max_layers: int = 6) -> tuple[int, ...]:
     """Layers the probe's cross-validation searches: up to ``max_layers`` evenly spread over
     the upper three quarters of the network (where the probe literature finds the signal);
     keeps fitting fast on 2 CPU cores."""
@@ -127,8 +137,7 @@ def fit_probe_oof(name: str, generations: list[Generation], outcomes: np.ndarray
 
     y = probe_labels(name, generations, np.asarray(outcomes, dtype=object))
     probe = new_probe(name, random_state)
-    layers = available_layers(generations, probe.site, probe.position)
-    probe.layers = probe_layer_subset(layers)
+    probe.layers = probe_layer_subset(available_layers(generations, probe.site, probe.position))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         probe.fit(generations, y)

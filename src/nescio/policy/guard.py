@@ -109,10 +109,12 @@ class Guard:
             names.append(PRECHECK_SIGNAL)
         return names
 
-    def generation_config(self, probes: dict | None = None) -> GenerationConfig:
-        """What generation must capture for this guard (probes narrow to their layers once fitted)."""
+    def generation_config(self, probes: dict | None = None, model=None) -> GenerationConfig:
+        """What generation must capture for this guard (probes narrow to their layers once fitted;
+        before fitting, to the layers their search covers when ``model`` is given)."""
         names = self._signal_names() + ([PRECHECK_SIGNAL] if self.precheck else [])
-        needs = adapters.capture_needs(list(dict.fromkeys(names)), probes=probes)
+        n_layers = _n_layers(model) if model is not None else None
+        needs = adapters.capture_needs(list(dict.fromkeys(names)), probes=probes, n_layers=n_layers)
         return GenerationConfig(max_new_tokens=self.max_new_tokens, **needs)
 
     # ------------------------------------------------------------------ fitting
@@ -139,7 +141,7 @@ class Guard:
         guard._signal_names()
         model = adapters.ensure_model(model)
         train, calibration = split_questions(questions, train, calibration)
-        config = guard.generation_config()
+        config = guard.generation_config(model=model)
         gens = adapters.generate(model, list(train) + list(calibration), config, progress=progress)
         by_id = {g.question.id: g for g in gens}
         train_g = [by_id[q.id] for q in train]
@@ -400,6 +402,14 @@ def split_questions(questions, train, calibration) -> tuple[list[Question], list
     if len(train) < 10 or len(calibration) < 10:
         raise NescioError(f"too few questions to fit a guard (train {len(train)}, calibration {len(calibration)}); need ≥ 10 each")
     return train, calibration
+
+
+def _n_layers(model) -> int | None:
+    n = getattr(model, "n_layers", None)
+    if n:
+        return int(n)
+    cfg = getattr(getattr(model, "model", None), "config", None)
+    return int(getattr(cfg, "num_hidden_layers", 0)) or None
 
 
 def _squash(x: np.ndarray) -> np.ndarray:

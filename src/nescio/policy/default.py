@@ -1,0 +1,36 @@
+"""The default guard behind ``nescio ask``: load a given one, or fit and cache one per model."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from nescio.policy.guard import Guard
+
+
+def default_guard_dir(model_id: str) -> Path:
+    """Where the default guard for ``model_id`` is cached (under the nescio cache root)."""
+    from nescio.models.cache import cache_root
+
+    return cache_root() / "guards" / hashlib.sha256(model_id.encode()).hexdigest()[:16]
+
+
+def default_guard(model: str = "smollm2-135m-instruct", guard_dir: str | Path | None = None, *, console=None) -> Guard:
+    """A fitted guard for ``model``: from ``guard_dir`` when given, else the cached default
+    (fitted on the built-in train/calibration splits on first use, then saved)."""
+    from nescio.data import builtin_questions
+    from nescio.policy import adapters
+
+    lm = adapters.ensure_model(model)
+    if guard_dir is not None:
+        return Guard.load(guard_dir, lm)
+    d = default_guard_dir(str(lm.model_id))
+    if (d / "guard.json").is_file():
+        return Guard.load(d, lm)
+    if console is not None:
+        console.print(f"fitting a default guard for {lm.spec} on the built-in train/calibration splits "
+                      f"(first use only; cached in {d}) …")
+    qs = builtin_questions()
+    guard = Guard.fit(lm, [q for q in qs if q.split in ("train", "calibration")], progress=console is not None)
+    guard.save(d)
+    return guard

@@ -1,0 +1,135 @@
+"""The eval pipeline: resumable generation, results.json schema, report.html; one real-model run (slow)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nescio.types import NescioError, Question
+
+NESCIO = str(Path(sys.executable).parent / "nescio")
+CHEAP = ["sequence_nll", "mean_token_nll", "max_token_entropy", "one_minus_first_token_margin"]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from nescio.models import tiny_model
+
+    return tiny_model(seed=0)
+
+
+def _questions(n: int = 40) -> list[Question]:
+    return [Question(id=f"q{i:03d}", text=f"Question {i}: what is item {i * 7 % 11}?", answers=("x",)) for i in range(n)]
+
+
+def test_interrupted_generation_resumes_without_lost_or_duplicated_rows(tiny, tmp_path, monkeypatch):
+    from nescio.evaluate.run import generate_stored
+    from nescio.models import generation
+    from nescio.policy.guard import Guard
+
+    config = Guard(signals=CHEAP, precheck=False).generation_config()
+    config = type(config)(**{**config.__dict__, "batch_size": 8, "max_new_tokens": 6})
+    qs = _questions(40)
+    reference = generate_stored(tiny, qs, config, tmp_path / "ref", progress=False)
+
+    real = generation.generate
+    calls = {"n": 0}
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the process "dies" during the third batch
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generation, "generate", dying)
+    with pytest.raises(KeyboardInterrupt):
+        generate_stored(tiny, qs, config, tmp_path / "run", progress=False)
+    monkeypatch.setattr(generation, "generate", real)
+    # what was committed before the interruption survives; the rerun fills in the rest
+    partial_dirs = list((tmp_path / "run").iterdir())
+    assert len(partial_dirs) == 1
+    resumed = generate_stored(tiny, qs, config, tmp_path / "run", progress=False)
+    assert [g.question.id for g in resumed] == [q.id for q in qs]
+    lines = (partial_dirs[0] / "generations.jsonl").read_text().splitlines()
+    ids = [row["question"]["id"] if "question" in row else row.get("id") for line in lines for row in json.loads(line)["rows"]]
+    assert len(ids) == len(set(ids)) == len(qs)
+    for a, b in zip(reference, resumed):
+        assert a.text == b.text and a.token_ids == b.token_ids
+        np.testing.assert_allclose(a.token_logprobs, b.token_logprobs, rtol=1e-5, atol=1e-5)
+
+
+def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkeypatch):
+    from nescio.evaluate import evaluate
+    from nescio.policy import adapters
+
+    rng = np.random.default_rng(0)
+
+    def fake_grades(gens):  # the tiny model knows nothing; give it synthetic outcomes
+        return np.array(["correct" if (g.question.answerable and rng.uniform() < 0.6) else "hallucinated" for g in gens],
+                        dtype=object)
+
+    monkeypatch.setattr(adapters, "grade_outcomes", fake_grades)
+    bench = tmp_path / "bench.jsonl"
+    cats = ["fact/geography", "fact/science", "fabricated", "future"]
+    with bench.open("w") as f:
+        for i in range(90):
+            c = cats[i % 4]
+            f.write(json.dumps({"id": f"q{i}", "question": f"What is thing {i} in set {i % 7}?",
+                                "answers": ["x"] if c.startswith("fact") else [], "category": c}) + "\n")
+    out = tmp_path / "run"
+    res = evaluate(tiny, f"jsonl:{bench}", out, alpha=0.3, delta=0.2, signals=CHEAP, max_new_tokens=6, progress=False)
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["n"] == res["n"] > 0
+    for key in ("model", "bench", "train_bench", "n", "raw", "guarded", "signals", "per_category", "timing"):
+        assert key in saved
+    for key in ("alpha", "delta", "answered", "correct", "hallucinated", "abstained", "hedged", "kept", "realised_risk"):
+        assert key in saved["guarded"]
+    g = saved["guarded"]
+    assert g["answered"] + g["abstained"] + g["hedged"] == pytest.approx(1.0, abs=1e-5)
+    assert set(saved["signals"]) == set(CHEAP) and all("auroc" in v and "prr" in v and "cost" in v for v in saved["signals"].values())
+    assert set(saved["per_category"]) <= set(cats)
+    html = (out / "report.html").read_text()
+    assert "http://" not in html and "https://" not in html  # self-contained
+    pngs = html.split('src="data:image/png;base64,')[1:]
+    assert len(pngs) >= 4
+    assert base64.b64decode(pngs[0].split('"')[0])[:4] == b"\x89PNG"
+    assert (out / "tiny-llama" / "guard" / "guard.json").is_file()
+
+
+def test_evaluate_rejects_bad_options(tmp_path):
+    from nescio.evaluate import evaluate
+
+    with pytest.raises(NescioError, match="alpha"):
+        evaluate("smollm2-135m-instruct", "builtin", tmp_path, alpha=1.5)
+    with pytest.raises(NescioError, match="unknown signal"):
+        evaluate("smollm2-135m-instruct", "builtin", tmp_path, signals=["nope"])
+
+
+def test_cli_reports_bad_alpha_without_traceback(tmp_path):
+    r = subprocess.run([NESCIO, "eval", "--alpha", "0", "--out", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "alpha" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_nescio_eval_end_to_end_on_smollm2(tmp_path):
+    """Real SmolLM2 on a small built-in subset: valid results.json + report.html."""
+    out = tmp_path / "e2e"
+    r = subprocess.run(
+        [NESCIO, "eval", "--model", "smollm2-135m-instruct", "--bench", "builtin",
+         "--limit", "24", "--alpha", "0.2", "--out", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((out / "results.json").read_text())
+    assert res["n"] == 24 and res["model"] == "smollm2-135m-instruct"
+    raw = res["raw"]
+    assert raw["correct"] + raw["hallucinated"] + raw["abstained"] == pytest.approx(1.0, abs=1e-5)
+    assert 0.0 <= res["guarded"]["realised_risk"] <= 1.0
+    assert "data:image/png;base64," in (out / "report.html").read_text()
