@@ -290,6 +290,17 @@ def _negated(tokens: list[str], start: int, end: int) -> bool:
     return len(after) >= 2 and after[0] in _COPULAS and after[1] in {"not", "never"}
 
 
+def _numbers_agree(gold: str, word: str) -> bool:
+    """A decimal gold answer ("3.14") matches a more precise number that rounds to it ("3.14159")."""
+    if "." not in gold:
+        return False
+    try:
+        decimals = len(gold.split(".")[1])
+        return round(float(word), decimals) == float(gold)
+    except ValueError:
+        return False
+
+
 def match_alias(question: Question, text: str) -> str | None:
     """The first gold alias asserted in ``text`` (not negated, not only restated), else None."""
     raw = [t for t in _tokens(text, keep_clauses=True) if t not in _ARTICLES]
@@ -304,6 +315,10 @@ def match_alias(question: Question, text: str) -> str | None:
             continue
         in_question = (" " + " ".join(sub) + " ") in qset
         pos = _find(words, sub)
+        if pos < 0 and len(sub) == 1:
+            pos = next((i for i, w in enumerate(words) if _numbers_agree(sub[0], w)), -1)
+            if pos >= 0:
+                sub = [words[pos]]
         while pos >= 0:
             span = range(pos, pos + len(sub))
             restated = False
@@ -345,10 +360,21 @@ _CORRECTION = re.compile(
 )
 
 
-def _premise_correction(span: str) -> str | None:
+def _premise_correction(question: Question, span: str) -> str | None:
+    """A negation or correction marker before any "because" in the span.
+
+    When the question names its entity, the span must mention it: "The capital of Qatar
+    is not a physical location" does not correct "Why is Brussels the capital of Qatar?".
+    """
     head = re.split(r"\bbecause\b|\bsince\b|\bdue to\b", _clean(span), maxsplit=1)[0]
     match = _CORRECTION.search(head)
-    return match.group(0) if match else None
+    if match is None:
+        return None
+    if question.entity:
+        entity = [w for w in _tokens(question.entity) if w not in _ARTICLES]
+        if entity and _find([w for w in _tokens(span) if w not in _ARTICLES], entity) < 0:
+            return None
+    return match.group(0)
 
 
 # ---------------------------------------------------------------- grade
@@ -380,7 +406,7 @@ def grade(question: Question, answer_text: str) -> Grade:
         return Grade(Outcome.ABSTAINED, abstained.group(0), span)
 
     if question.category == "false_premise":
-        correction = _premise_correction(span)
+        correction = _premise_correction(question, span)
         if correction:
             return Grade(Outcome.ABSTAINED, "premise correction", span)
     return Grade(Outcome.HALLUCINATED, "no gold alias" if question.answerable else "asserted an answer", span)

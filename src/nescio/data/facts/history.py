@@ -81,7 +81,7 @@ Which country gifted the [Statue of Liberty] to the United States? | France
 Who was the first woman to win a [Nobel Prize]? | Marie Curie; Curie
 Which wall was built to keep out northern invaders of [China]? | Great Wall; Great Wall of China
 Who was the Mongol leader who founded the [Mongol Empire]? | Genghis Khan; Chinggis Khan; Temujin
-Who was the longest-reigning British monarch before [2022]? | Elizabeth II; Queen Elizabeth II; Elizabeth
+Which British monarch reigned from 1952 to [2022]? | Elizabeth II; Queen Elizabeth II; Elizabeth
 Which US president issued the [Emancipation Proclamation]? | Abraham Lincoln; Lincoln
 Who was the US president during [the Great Depression] and World War II? | Franklin D. Roosevelt; Franklin Roosevelt; FDR; Roosevelt
 Which city was the capital of [the Byzantine Empire]? | Constantinople; Byzantium; Istanbul

@@ -104,7 +104,6 @@ How many [minutes] long is a standard soccer match, excluding stoppage time? | 9
 How many [chambers] does the human heart have? | 4; four
 How many [lungs] does a human have? | 2; two
 How many [weeks] is a full-term human pregnancy, approximately? | 40; forty
-How many [bones] are in the human body of an adult? | 206; two hundred six
 """
 
 TEMPLATES = [

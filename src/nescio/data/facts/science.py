@@ -96,7 +96,6 @@ What is the study of [earthquakes] called? | seismology
 What is the study of [fungi] called? | mycology
 What is the study of [birds] called? | ornithology
 What scale measures the magnitude of [earthquakes]? | Richter; Richter scale; moment magnitude; moment magnitude scale
-What is the chemical symbol of the element [gold]? | Au
 What is the pH of pure [water]? | 7; seven
 What force keeps the [planets] in orbit around the Sun? | gravity; gravitation
 What is the process by which plants make food using [sunlight]? | photosynthesis
