@@ -111,14 +111,53 @@ def embedded_gguf_path(name: str) -> Path:
     raise NescioError(f"unknown embedded model {name!r}; accepted: {', '.join(_NAMED_FORMATS)}")
 
 
+_GGUF_SCALAR_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+
+def _read_gguf_architecture(path: Path, max_keys: int = 64) -> str:
+    """``general.architecture`` from the GGUF header, read without parsing the whole file.
+
+    (gguf.GGUFReader materialises every vocabulary string: 20 s for Gemma's 262k tokens.)
+    """
+    import struct
+
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ValueError("bad magic")
+        version, _n_tensors, n_kv = struct.unpack("<IQQ", f.read(20))
+        if version < 2:
+            raise ValueError(f"GGUF version {version} is too old")
+
+        def read_str() -> bytes:
+            (n,) = struct.unpack("<Q", f.read(8))
+            return f.read(n)
+
+        def skip(vtype: int) -> None:
+            if vtype == 8:
+                read_str()
+            elif vtype == 9:
+                etype, count = struct.unpack("<IQ", f.read(12))
+                if etype == 8 or etype == 9:
+                    for _ in range(count):
+                        skip(etype)
+                else:
+                    f.seek(_GGUF_SCALAR_SIZES[etype] * count, 1)
+            else:
+                f.seek(_GGUF_SCALAR_SIZES[vtype], 1)
+
+        for _ in range(min(n_kv, max_keys)):
+            key = read_str()
+            (vtype,) = struct.unpack("<I", f.read(4))
+            if key == b"general.architecture" and vtype == 8:
+                return read_str().decode()
+            skip(vtype)
+    raise ValueError("no general.architecture key")
+
+
 def gguf_architecture(path: Path) -> str:
     """``general.architecture`` of a GGUF file, checked against what transformers can dequantise."""
     try:
-        from gguf import GGUFReader
-
-        reader = GGUFReader(str(path))
-        field_ = reader.fields["general.architecture"]
-        arch = bytes(field_.parts[field_.data[0]]).decode()
+        arch = _read_gguf_architecture(path)
     except Exception as exc:  # noqa: BLE001 - any parse failure means "not a readable GGUF"
         raise NescioError(f"{path} is not a readable GGUF file ({type(exc).__name__}: {exc})") from None
     from transformers.modeling_gguf_pytorch_utils import GGUF_SUPPORTED_ARCHITECTURES
@@ -130,16 +169,40 @@ def gguf_architecture(path: Path) -> str:
     return arch
 
 
+SPM_BPE_ARCHS = ("gemma", "gemma2", "gemma3")
+"""GGUF architectures whose SentencePiece-BPE vocabulary transformers 4.57 converts to a
+Unigram model that mis-segments text ("capital" -> "c ap it al"); nescio rebuilds the BPE
+merges from the GGUF scores (merge priorities) instead."""
+
+
+def _fix_spm_bpe_tokenizer(tokenizer: Any, path: Path) -> None:
+    """Replace the converted Unigram model by BPE merges ranked by the GGUF token scores."""
+    import numpy as np
+    from gguf import GGUFReader
+    from tokenizers.models import BPE
+    from transformers.convert_slow_tokenizer import generate_merges
+
+    reader = GGUFReader(str(path))
+    f_scores, f_types = reader.fields["tokenizer.ggml.scores"], reader.fields["tokenizer.ggml.token_type"]
+    scores = np.concatenate([f_scores.parts[i] for i in f_scores.data]).tolist()
+    types = np.concatenate([f_types.parts[i] for i in f_types.data]).tolist()
+    vocab = tokenizer.backend_tokenizer.get_vocab(with_added_tokens=False)
+    normal = {tok: scores[i] for tok, i in vocab.items() if i < len(types) and types[i] == 1}
+    merges = generate_merges(vocab, normal)
+    unk = tokenizer.unk_token if tokenizer.unk_token in vocab else None
+    tokenizer.backend_tokenizer.model = BPE(vocab=vocab, merges=merges, byte_fallback=True, fuse_unk=True, unk_token=unk)
+
+
 def _gguf_to_cache(path: Path) -> tuple[Path, str]:
     """Dequantise ``path`` once into the cache; return (cached HF dir, sha256)."""
     from nescio.models import cache
 
     digest = cache.file_sha256(path)
-    key = f"gguf-{digest[:32]}"
+    arch = gguf_architecture(path)
+    key = f"gguf-{digest[:32]}" + ("-bpe" if arch in SPM_BPE_ARCHS else "")
     directory = cache.entry_dir(key)
     if cache.is_complete(directory):
         return directory, digest
-    gguf_architecture(path)
 
     def write(tmp: Path) -> None:
         import torch
@@ -147,10 +210,12 @@ def _gguf_to_cache(path: Path) -> tuple[Path, str]:
 
         model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        if arch in SPM_BPE_ARCHS:
+            _fix_spm_bpe_tokenizer(tokenizer, path)
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
 
-    cache.build_entry(key, write, {"gguf": str(path), "sha256": digest})
+    cache.build_entry(key, write, {"gguf": str(path), "sha256": digest, "architecture": arch})
     return directory, digest
 
 
