@@ -30,7 +30,8 @@ def main() -> None:
     misses = []
     for row in rows:
         q = Question(row["id"], row["question"], tuple(row["answers"]), row["answerable"], row["category"],
-                     row["source"])
+                     row["source"],
+                     row.get("entity"))
         g = grade(q, row["answer"])
         confusion[row["label"]][g.outcome.value] += 1
         ok = g.outcome.value == row["label"]

@@ -142,3 +142,19 @@ def test_decimal_gold_matches_a_more_precise_number():
     pi = Question("pi", "What is the value of pi to two decimal places?", ("3.14",))
     assert grade(pi, "It is approximately 3.14159.").outcome == Outcome.CORRECT
     assert grade(pi, "It is approximately 3.15.").outcome == Outcome.HALLUCINATED
+
+
+def test_offered_choice_can_be_named():
+    q = Question("c", "Which director is known for sexploitation films, Wes Anderson or Doris Wishman?",
+                 ("Doris Wishman",))
+    assert grade(q, "Doris Wishman is a film director.").outcome == Outcome.CORRECT
+    q = Question("d", "What is the ancient counting frame using wires and beads called?", ("abacus", "counting frame"))
+    assert grade(q, "The ancient counting frame is a type of counting frame that uses beads.").outcome == \
+        Outcome.HALLUCINATED
+
+
+def test_hedge_after_an_answer_counts_as_asserted():
+    q = Question("r", "Would you rather have a cat or a dog?", answerable=False, category="unanswerable")
+    assert grade(q, "I'd rather have a dog, but I'm not sure why.").outcome == Outcome.HALLUCINATED
+    assert grade(q, "I'm not sure what to say. I'd say a dog.").outcome == Outcome.HALLUCINATED
+    assert grade(q, "I'm sorry, but I don't know.").outcome == Outcome.ABSTAINED

@@ -196,7 +196,11 @@ _ABSTENTION_PATTERNS = [
     r"determine|tell|answer|forecast)\b",
     r"\b(?:cannot|can't|can not) be (?:predicted|known|determined|answered|forecast)\b",
     r"\b(?:is|are|remains|remain) (?:currently )?(?:unknown|uncertain|unclear|not known|undetermined|"
-    r"not yet known|yet to be determined|not publicly available|not available|private|confidential)\b",
+    r"not yet known|yet to be determined|not publicly available|not available|private|confidential)\b(?! for\b)",
+    r"\b(?:is|are|was|were) not (?:explicitly |specifically |clearly )?(?:mentioned|stated|specified|given|provided|"
+    r"documented|recorded)\b",
+    r"\bthe question is (?:ambiguous|unclear|not clear)\b",
+    r"\b(?:has|have) been (?:\w+ )?debated\b|\b(?:subject|topic|matter) of (?:\w+ )?debate\b",
     r"\bthe answer is (?:unknown|uncertain|unclear)\b",
     r"\bthe future is (?:uncertain|unknown|unpredictable)\b",
     r"\bhas not (?:yet )?(?:been )?(?:happened|occurred|announced|determined|decided|taken place)\b",
@@ -218,9 +222,14 @@ _ABSTENTION = re.compile("|".join(f"(?:{p})" for p in _ABSTENTION_PATTERNS))
 _ASSERT_AFTER = re.compile(
     r"\b(?:but|however|though|although)\b[^.]*?\b(?:i think|i believe|i guess|i'd say|probably|likely|"
     r"it (?:is|was|might be|may be|could be)|it's|(?:my )?best guess|possibly|perhaps)\b"
-    r"|\b(?:my best guess is|i would guess|i'd guess|i think it is|i think it's|i believe it is|"
+    r"|\b(?:my best guess is|i would guess|i'd guess|i think it is|i think it's|i believe it is|i'd say|"
+    r"i would say|i'd rather|i would rather|i'd choose|i would choose|i'd pick|"
     r"i believe it's|it might be|it may be|it could be|it is probably|it's probably|probably)\b"
 )
+
+
+# An abstention phrase after "<three or more words> but/although ..." hedges an answer already given.
+_HEDGE_AFTER_ASSERTION = re.compile(r"^\W*(?:\w+\W+){3,}(?:but|although|though|however)\W")
 
 
 def _clean(text: str) -> str:
@@ -254,8 +263,12 @@ def _find(seq: list[str], sub: list[str], start: int = 0) -> int:
     return -1
 
 
-def _restated_mask(words: list[str], question_words: list[str]) -> list[bool]:
-    """True at words that belong to a phrase of 2+ words copied from the question."""
+def _restated_mask(words: list[str], question_words: list[str], min_len: int = 2) -> list[bool]:
+    """True at words that belong to a phrase of ``min_len``+ words copied from the question.
+
+    The alias's own words alone do not make a restatement: in "Wes Anderson or Doris
+    Wishman?" the answer "Doris Wishman is ..." must be able to name a choice.
+    """
     mask = [False] * len(words)
     qtext = " " + " ".join(question_words) + " "
     i = 0
@@ -266,7 +279,7 @@ def _restated_mask(words: list[str], question_words: list[str]) -> list[bool]:
                 best = j - i
             else:
                 break
-        if best >= 2:
+        if best >= min_len:
             for k in range(i, i + best):
                 mask[k] = True
             i += best
@@ -308,7 +321,6 @@ def match_alias(question: Question, text: str) -> str | None:
     qset = " " + " ".join(question_words) + " "
     words_idx = [i for i, t in enumerate(raw) if t != ","]
     words = [raw[i] for i in words_idx]
-    mask = None
     for alias in question.answers:
         sub = _alias_tokens(alias)
         if not sub:
@@ -323,7 +335,9 @@ def match_alias(question: Question, text: str) -> str | None:
             span = range(pos, pos + len(sub))
             restated = False
             if in_question:
-                mask = mask if mask is not None else _restated_mask(words, question_words)
+                alias_text = " ".join(sub)
+                offered = f" {alias_text} or " in qset or f" or {alias_text} " in qset  # "X or Y?"
+                mask = _restated_mask(words, question_words, len(sub) + 1 if offered else 2)
                 restated = any(mask[k] for k in span)
             if not restated and not _negated(raw, words_idx[pos], words_idx[pos + len(sub) - 1] + 1):
                 return alias
@@ -394,6 +408,9 @@ def grade(question: Question, answer_text: str) -> Grade:
         if alias is not None:
             return Grade(Outcome.CORRECT, alias, span)
 
+    if abstained and _HEDGE_AFTER_ASSERTION.search(_clean(span)[: abstained.start()]):
+        # "I'd rather have X, but I'm not sure ...": the answer came first, the hedge after it
+        return Grade(Outcome.HALLUCINATED, f"asserted before hedging: {abstained.group(0)}", span)
     if abstained:
         after = _clean(span)[abstained.end():] + " " + _clean(rest)
         asserted = _ASSERT_AFTER.search(after)
