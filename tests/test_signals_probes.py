@@ -178,3 +178,26 @@ def test_cett_capture_matches_a_direct_computation_on_the_tiny_model():
         captured = g.activations[f"cett/{L}/answer"].astype(np.float64)
         np.testing.assert_allclose(captured, direct, rtol=2e-2, atol=2e-3)
         np.testing.assert_allclose(g.activations[f"cett/{L}/answer_mean"], direct.mean(0), rtol=2e-2, atol=2e-3)
+
+
+def test_capture_needs_drive_generation_and_probes_read_what_was_captured():
+    pytest.importorskip("torch")
+    from nescio.models import generate, tiny_model
+    from nescio.types import GenerationConfig
+
+    names = ["sequence_nll", "probe_last_prompt", "probe_answer_first", "entity_direction", "h_neurons"]
+    cfg = GenerationConfig(max_new_tokens=3, **capture_needs(names))
+    qs = [Question(f"q{i}", f"Where is City{i} located?", ("x",), entity=f"City{i}") for i in range(8)]
+    gens = generate(tiny_model(), qs, cfg, progress=False)
+    y = np.arange(8) % 2
+    probes = {
+        "probe_last_prompt": ResidualProbe("last_prompt", C_grid=(1.0,), cv=2).fit(gens, y),
+        "probe_answer_first": ResidualProbe("answer_first", C_grid=(1.0,), cv=2).fit(gens, y),
+        "entity_direction": KnownEntityDirection(cv=2).fit(gens, y),
+        "h_neurons": HNeuronProbe(C_grid=(1.0,), holdout=0.5).fit(gens, y),
+    }
+    table = compute_signals(gens, names, probes=probes)
+    assert table.matrix(names).shape == (8, 5)
+    assert not np.isnan(table.matrix(names)).any()
+    assert all(table.costs[n] == 0.0 for n in names)
+    assert probes["h_neurons"].n_neurons_total_ == 3 * 128
