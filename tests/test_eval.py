@@ -123,12 +123,12 @@ def test_nescio_eval_end_to_end_on_smollm2(tmp_path):
     out = tmp_path / "e2e"
     r = subprocess.run(
         [NESCIO, "eval", "--model", "smollm2-135m-instruct", "--bench", "builtin",
-         "--limit", "24", "--alpha", "0.2", "--out", str(out)],
+         "--limit", "16", "--alpha", "0.2", "--out", str(out)],
         capture_output=True, text=True, timeout=900,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads((out / "results.json").read_text())
-    assert res["n"] == 24 and res["model"] == "smollm2-135m-instruct"
+    assert res["n"] == 16 and res["model"] == "smollm2-135m-instruct"
     raw = res["raw"]
     assert raw["correct"] + raw["hallucinated"] + raw["abstained"] == pytest.approx(1.0, abs=1e-5)
     assert 0.0 <= res["guarded"]["realised_risk"] <= 1.0

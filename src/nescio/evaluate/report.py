@@ -121,7 +121,7 @@ def _fig_histograms(results: dict, records: list[dict]):
 
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2), sharey=False)
     bins = np.linspace(0, 1, 21)
-    for ax, key, title in [(axes[0], "msp_prob", "model's own answer probability"), (axes[1], "p_correct", "guard P(correct)")]:
+    for ax, key, title in [(axes[0], "msp_prob", "model's own mean token probability"), (axes[1], "p_correct", "guard P(correct)")]:
         for outcome, color in (("correct", "tab:green"), ("hallucinated", "tab:red")):
             vals = [r[key] for r in records if r["outcome"] == outcome and r.get(key) is not None]
             if vals:

@@ -181,7 +181,7 @@ def _evaluate_one(
             "precheck_fired": bool(d["precheck_fired"][i]), "model_abstained": bool(d["model_abstained"][i]),
             "reason": str(d["reason"][i]),
             "shown": {ANSWER: g.text.strip(), HEDGE: f"I'm not sure, but it may be: {g.text.strip()}"}.get(str(actions[i]), "I don't know."),
-            "msp_prob": float(np.exp(-seq_nll)) if seq_nll is not None else None,
+            "msp_prob": float(np.exp(np.mean(g.token_logprobs))) if g.token_logprobs else None,
             "signals": {n: (None if not np.isfinite(d["signals"][i, j]) else float(d["signals"][i, j])) for n, j in msp.items()},
         })
     m = outcomes != "abstained"

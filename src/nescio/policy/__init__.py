@@ -13,6 +13,7 @@ from typing import Any
 
 _LAZY = {
     "Guard": "nescio.policy.guard",
+    "Cascade": "nescio.policy.cascade",
     "check_question": "nescio.policy.guard",
     "Detector": "nescio.policy.detector",
     "Calibrator": "nescio.policy.calibrate",

@@ -1,0 +1,211 @@
+"""Guard benchmark: the issue's targets on the embedded SmolLM2, written to benchmarks/results/guard.json.
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/guard.py            # everything
+    .venv/bin/python benchmarks/guard.py --part builtin --part cost             # a subset
+
+Parts (each merges its figures into the results file, so they can run separately):
+- builtin: `nescio eval` equivalent on the built-in benchmark (guard fitted on its train and
+  calibration splits, evaluated on its test split), α = δ = 0.1; wall time = the demo's.
+- shift:  TriviaQA 1k and NQ-open (../shared/data) evaluated with --train-bench builtin;
+  skipped cleanly when the files are absent.
+- cost:   per-question wall time of the guard (greedy with captures + cheap signals + probes
+  + detector + policy) relative to plain greedy generation on the same test questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "guard.json"
+RUNS = ROOT / "runs" / "bench-guard"
+SHARED = Path(os.environ.get("NESCIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHIFT_SETS = {
+    "triviaqa": ("triviaqa", SHARED / "triviaqa" / "triviaqa_1k.jsonl"),
+    "nq_open": ("nq_open", SHARED / "nq_open" / "NQ-open.dev.jsonl"),
+}
+
+
+def _summary(res: dict) -> dict:
+    keep = ("model", "bench", "train_bench", "n", "n_train", "n_calibration", "raw", "guarded", "guard", "detector",
+            "precheck", "targets", "confidence_target", "per_category", "signals", "timing", "cost")
+    return {k: res[k] for k in keep if k in res}
+
+
+def part_builtin(args) -> dict:
+    from nescio.evaluate import evaluate
+
+    t = time.perf_counter()
+    res = evaluate(args.model, "builtin", RUNS / "builtin", alpha=0.1, delta=0.1, limit=args.limit,
+                   generations_dir=RUNS / "generations")
+    wall = time.perf_counter() - t
+    g, tg = res["guarded"], res["targets"]
+    return {
+        "builtin": _summary(res) | {"wall_s": wall},
+        "targets_builtin": {
+            "realised_risk_le_alpha": {"value": g["realised_risk"], "target": 0.1, "met": g["realised_risk"] <= 0.1},
+            "kept_ge_0.70": {"value": g["kept"], "target": 0.7, "met": (g["kept"] or 0) >= 0.7},
+            "unanswerable_abstained_ge_0.95": {"value": tg["unanswerable_abstained"], "target": 0.95,
+                                               "met": (tg["unanswerable_abstained"] or 0) >= 0.95},
+            "known_fact_correct_kept_ge_0.90": {"value": tg["known_fact_correct_kept"], "target": 0.9,
+                                                "met": (tg["known_fact_correct_kept"] or 0) >= 0.9},
+            "demo_equivalent_wall_s_le_900": {"value": wall, "target": 900, "met": wall <= 900},
+        },
+    }
+
+
+def part_shift(args) -> dict:
+    from nescio.evaluate import evaluate
+
+    out = {}
+    for name, (fmt, path) in SHIFT_SETS.items():
+        if not path.is_file():
+            out[name] = {"skipped": f"{path} not found"}
+            continue
+        res = evaluate(args.model, f"{fmt}:{path}", RUNS / name, train_bench="builtin", alpha=0.1, delta=0.1,
+                       limit=args.shift_limit, generations_dir=RUNS / "generations")
+        g = res["guarded"]
+        out[name] = _summary(res) | {"guarantee_held": g["realised_risk"] <= 0.1}
+    return {"shift": out}
+
+
+def part_cost(args) -> dict:
+    """Guard vs plain greedy wall time per question on the same built-in test questions."""
+    from nescio.data import builtin_questions
+    from nescio.models import generate, load_model
+    from nescio.policy.guard import Guard
+    from nescio.types import GenerationConfig
+
+    guard_dir = RUNS / "builtin" / "smollm2-135m-instruct" / "guard"
+    if not (guard_dir / "guard.json").is_file():
+        return {"cost": {"skipped": "run --part builtin first (needs its fitted guard)"}}
+    lm = load_model(args.model)
+    guard = Guard.load(guard_dir, lm)
+    qs = builtin_questions("test")[: args.cost_questions]
+    plain = GenerationConfig(max_new_tokens=guard.generation_config_.max_new_tokens,
+                             batch_size=guard.generation_config_.batch_size)
+    generate(lm, qs[:16], plain, progress=False)  # warm-up
+    times = {"plain": [], "guard": []}
+    for _ in range(args.repeats):  # alternate to spread machine noise over both
+        t = time.perf_counter()
+        generate(lm, qs, plain, progress=False)
+        times["plain"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        gens = generate(lm, qs, guard.generation_config_, progress=False)
+        guard.decisions(gens)
+        times["guard"].append(time.perf_counter() - t)
+    plain_s, guard_s = float(np.median(times["plain"])), float(np.median(times["guard"]))
+    ratio = guard_s / plain_s
+    return {"cost": {
+        "questions": len(qs), "repeats": args.repeats, "plain_greedy_s": plain_s, "guard_s": guard_s,
+        "plain_s_per_question": plain_s / len(qs), "guard_s_per_question": guard_s / len(qs),
+        "ratio": ratio, "target_ratio_le": 1.10, "met": ratio <= 1.10,
+        "capture": [c.__dict__ for c in guard.generation_config_.capture],
+        "all_times": times,
+    }}
+
+
+def part_cascade(args) -> dict:
+    """Cheap guard first; sample (K answers) only the uncertain band of train/calibration/test."""
+    from nescio.data import builtin_questions
+    from nescio.evaluate.run import generate_stored
+    from nescio.models import load_model
+    from nescio.policy import adapters
+    from nescio.policy.cascade import DEFAULT_SAMPLING_SIGNALS, Cascade
+    from nescio.policy.guard import Guard
+    from nescio.types import GenerationConfig
+
+    guard_dir = RUNS / "builtin" / "smollm2-135m-instruct" / "guard"
+    if not (guard_dir / "guard.json").is_file():
+        return {"cascade": {"skipped": "run --part builtin first (needs its fitted guard)"}}
+    lm = load_model(args.model)
+    guard = Guard.load(guard_dir, lm)
+    qs = {s: builtin_questions(s) for s in ("train", "calibration", "test")}
+    first_pass = Guard(signals=guard.signals, precheck=guard.precheck,
+                       max_new_tokens=guard.max_new_tokens).generation_config(model=lm)  # what the builtin part generated
+    greedy = {s: generate_stored(lm, q, first_pass, RUNS / "generations" / "smollm2-135m-instruct", progress=False)
+              for s, q in qs.items()}
+    parts = {}
+    k = args.samples
+    sample_cfg = GenerationConfig(max_new_tokens=guard.generation_config_.max_new_tokens, n_samples=k)
+    cas = Cascade(band_floor=args.band_floor, alpha=0.1, delta=0.1)
+    sampled_passes, greedy_tokens = [], []
+    for split, gens in greedy.items():
+        d = guard.decide_generations(gens)
+        outcomes = adapters.grade_outcomes(gens)
+        band = cas.band(d["score"], d["p_correct"], guard.threshold_)
+        band_gens = [g for g, b in zip(gens, band) if b]
+        x = np.full((len(gens), len(DEFAULT_SAMPLING_SIGNALS)), np.nan)
+        if band_gens:
+            sampled = generate_stored(lm, [g.question for g in band_gens], sample_cfg, RUNS / "generations-sampled",
+                                      progress=True)
+            x[band] = adapters.signal_matrix(sampled, list(DEFAULT_SAMPLING_SIGNALS), {})
+            sampled_passes += [sum(max(len(s.token_ids), 1) for s in g.samples) for g in sampled]
+        greedy_tokens += [len(g.token_ids) + 1 for g in gens]
+        parts[split] = (d["score"], d["p_correct"], x, outcomes, d["precheck_fired"] | d["model_abstained"], d, band)
+    cas.fit(guard.threshold_, parts["train"][:5], parts["calibration"][:5])
+    s, p, x, o, skip, d, band = parts["test"]
+    from nescio.policy.scoring import tally
+
+    cascade_t = tally(cas.actions(s, p, x, skip), o)
+    cheap_t = tally(np.where(d["action"] == "answer", "answer", "abstain").astype(object), o)
+    mean_sample_passes = float(np.mean(sampled_passes)) if sampled_passes else 0.0
+    greedy_passes = float(np.mean(greedy_tokens))
+    share = float(band.mean())
+    return {"cascade": {
+        "k_samples": k, "band_floor": args.band_floor, "sampling_signals": list(DEFAULT_SAMPLING_SIGNALS),
+        "share_sampled_test": share,
+        "share_sampled_all_splits": float(np.mean(np.concatenate([parts[s][6] for s in parts]))),
+        "cheap_only_guard_test": cheap_t, "cascade_guard_test": cascade_t,
+        "threshold": cas.threshold_,
+        "passes_per_question": {"greedy": greedy_passes, "always_sampling": greedy_passes + mean_sample_passes,
+                                "cascade": greedy_passes + share * mean_sample_passes},
+        "cost_saved_vs_always_sampling": 1 - (greedy_passes + share * mean_sample_passes) / (greedy_passes + mean_sample_passes),
+        "note": "always-sampling quality was not measured (it needs K samples for every question); "
+                "the comparison here is cascade vs the cheap guard alone",
+    }}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--part", action="append", choices=["builtin", "shift", "cost", "cascade"])
+    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--limit", type=int, default=None, help="questions per split for the built-in part")
+    ap.add_argument("--shift-limit", type=int, default=700, help="questions per shifted set (and per builtin split)")
+    ap.add_argument("--cost-questions", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--samples", type=int, default=5, help="K sampled answers in the cascade band")
+    ap.add_argument("--band-floor", type=float, default=0.15)
+    args = ap.parse_args()
+    parts = args.part or ["builtin", "cost", "shift"]
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
+                          "torch_threads": _torch_threads(), "note": "2 shared CPU cores; timings inflated by other jobs"}
+    for part in parts:
+        t = time.perf_counter()
+        results.update({"builtin": part_builtin, "shift": part_shift, "cost": part_cost, "cascade": part_cascade}[part](args))
+        results.setdefault("commands", {})[part] = (
+            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')} python benchmarks/guard.py --part {part}"
+            + (f" --limit {args.limit}" if args.limit and part == "builtin" else "")
+            + (f" --shift-limit {args.shift_limit}" if part == "shift" else ""))
+        results.setdefault("part_wall_s", {})[part] = time.perf_counter() - t
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1, default=float))
+        print(f"{part}: done in {time.perf_counter() - t:.0f} s → {RESULTS}")
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+if __name__ == "__main__":
+    main()
