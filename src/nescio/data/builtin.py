@@ -2,12 +2,14 @@
 
 ``builtin_questions(split=None)`` builds every question in pure Python (a few
 milliseconds), deterministically from ``SEED``; splits are stratified by category
-(50% train, 25% calibration, 25% test).
+(50% train, 25% calibration, 25% test), each question placed by a seeded hash of
+its text, so editing one table does not reshuffle the others.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import random
 import re
@@ -89,14 +91,14 @@ def _all_questions() -> tuple[Question, ...]:
 
     questions = []
     counters: dict[str, int] = {}
-    split_rng = random.Random(SEED + 2)
     by_category: dict[str, list[int]] = {}
     for i, (category, *_rest) in enumerate(items):
         by_category.setdefault(category, []).append(i)
     split_of: dict[int, str] = {}
     for category, indices in by_category.items():
-        order = list(indices)
-        split_rng.shuffle(order)
+        # order by a seeded hash of the text: stratified, deterministic, and stable when
+        # questions are added or removed elsewhere in the tables
+        order = sorted(indices, key=lambda i: hashlib.sha256(f"{SEED}:{items[i][1]}".encode()).hexdigest())
         n_train = round(len(order) * SPLIT_SHARES[0])
         n_cal = round(len(order) * SPLIT_SHARES[1])
         for rank, i in enumerate(order):
