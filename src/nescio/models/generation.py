@@ -228,6 +228,7 @@ def _decode_batch(
             ids, lps = ids[:-1], lps[:-1]
         rows.append(_Row(ids, lps, reason[r], min(fed, len(ids))))
     stats = {
+        "prompt_lengths": enc["attention_mask"].sum(-1).tolist(),
         "entropy": ent_out,
         "topk_ids": topk_ids,
         "topk_lp": topk_lp,
@@ -283,7 +284,7 @@ def verbal_confidence_batch(lm: Any, questions: list[Question], answers: list[st
     texts = [
         prompts.format_verbal_confidence(lm.tokenizer, lm.prompt_format, q.text, a) for q, a in zip(questions, answers)
     ]
-    rows, _, _ = _decode_batch(lm, texts, max_new_tokens=8, top_k=1, stop_newline=True)
+    rows, _, _ = _decode_batch(lm, texts, max_new_tokens=8, top_k=1, stop_newline=False)
     out = []
     for row in rows:
         raw = _answer_text(lm.tokenizer, row)
@@ -356,7 +357,7 @@ def _generate_batch(lm: Any, questions: list[Question], prompt_texts: list[str],
     answers = [_answer_text(tok, r) for r in rows]
     p_true = p_true_batch(lm, questions, answers) if config.p_true else [None] * len(rows)
     verbal = verbal_confidence_batch(lm, questions, answers) if config.verbal_confidence else [(None, None)] * len(rows)
-    prompt_counts = [len(tok(p, add_special_tokens=lm.prompt_format != "chat")["input_ids"]) for p in prompt_texts]
+    prompt_counts = stats["prompt_lengths"]
     gens = []
     for i, (q, row) in enumerate(zip(questions, rows)):
         n = len(row.token_ids)
