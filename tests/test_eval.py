@@ -83,7 +83,10 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
             f.write(json.dumps({"id": f"q{i}", "question": f"What is thing {i} in set {i % 7}?",
                                 "answers": ["x"] if c.startswith("fact") else [], "category": c}) + "\n")
     out = tmp_path / "run"
-    res = evaluate(tiny, f"jsonl:{bench}", out, alpha=0.3, delta=0.2, signals=CHEAP, max_new_tokens=6, progress=False)
+    from nescio.models import tiny_model
+
+    res = evaluate(tiny, f"jsonl:{bench}", out, alpha=0.3, delta=0.2, signals=CHEAP, max_new_tokens=6, progress=False,
+                   compare=tiny_model("qwen2"))
     saved = json.loads((out / "results.json").read_text())
     assert saved["n"] == res["n"] > 0
     for key in ("model", "bench", "train_bench", "n", "raw", "guarded", "signals", "per_category", "timing"):
@@ -100,6 +103,10 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     assert len(pngs) >= 4
     assert base64.b64decode(pngs[0].split('"')[0])[:4] == b"\x89PNG"
     assert (out / "tiny-llama" / "guard" / "guard.json").is_file()
+    # --compare: the second model's results ride along and the report shows both side by side
+    assert list(saved["compare"]) == ["tiny-qwen2"] and saved["compare"]["tiny-qwen2"]["n"] == saved["n"]
+    assert "tiny-qwen2" in html and "tiny-llama" in html
+    assert (out / "tiny-qwen2" / "decisions.jsonl").is_file()
 
 
 def test_evaluate_rejects_bad_options(tmp_path):

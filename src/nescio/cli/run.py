@@ -96,8 +96,6 @@ def register(app: typer.Typer) -> None:
         d = g.ask(question)
         style = "yellow" if d.hedged else ("red" if d.abstained else "green")
         console.print(f"[bold {style}]{d.text}[/]")
-        console.print(f"P(correct) = {d.p_correct:.2f}  ·  {d.reason}")
-        if d.answer is None and not d.abstained:
-            return
-        if d.abstained:
-            console.print("[dim](withheld answer not shown)[/]")
+        console.print(f"why: {d.reason}")
+        top = sorted(d.signals.items())
+        console.print("[dim]signals (higher = riskier): " + ", ".join(f"{k} {v:.3g}" for k, v in top) + "[/]")

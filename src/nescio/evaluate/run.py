@@ -222,7 +222,7 @@ def _evaluate_one(
         },
         "targets": {
             "unanswerable_abstained": (~shown_answer[~answerable]).mean() if (~answerable).any() else None,
-            "unanswerable_abstained_incl_hedged_as_answer": None,
+            "unanswerable_not_answered_hedges_count_as_abstained": None,
             "known_fact_correct_kept": ((actions == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
             "known_fact_correct_kept_incl_hedged": ((actions != ABSTAIN) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
         },
@@ -233,8 +233,8 @@ def _evaluate_one(
         },
         "timing": timing,
     }
-    results["targets"]["unanswerable_abstained_incl_hedged_as_answer"] = (
-        (actions[~answerable] == ABSTAIN) | (outcomes[~answerable] == "abstained")
+    results["targets"]["unanswerable_not_answered_hedges_count_as_abstained"] = (
+        (actions[~answerable] != ANSWER) | (outcomes[~answerable] == "abstained")
     ).mean() if (~answerable).any() else None
     return results, records
 
