@@ -306,10 +306,15 @@ def run_model(spec: str, args, results: dict) -> None:
             "outcomes": {o: sum(1 for x in outcomes if x.value == o) for o in ("correct", "hallucinated", "abstained")},
             "signal_compute_seconds_per_question": signal_seconds,
         }
+        # greedy generation costs one forward pass per generated token (a prefill + decode steps)
+        greedy_passes = float(np.mean([max(len(g.token_ids), 1) for g in gens]))
+        entry["greedy_forward_passes_per_question"] = greedy_passes
         if gradeable:
             entry["signals"] = score_table(table, y, names)
             for n in names:
                 entry["signals"][n]["wall_time_relative_to_greedy"] = wall_relative(n)
+                entry["signals"][n]["forward_passes_relative_to_greedy"] = (
+                    1.0 + entry["signals"][n]["extra_forward_passes"] / greedy_passes)
             msp = entry["signals"]["sequence_nll"]["auroc"]
             entry["best_no_sampling_signal"] = {"name": best, "auroc": entry["signals"][best]["auroc"],
                                                 "msp_auroc": msp, "gain_over_msp": entry["signals"][best]["auroc"] - msp}
@@ -351,6 +356,45 @@ def print_table(results: dict) -> None:
             print(n.ljust(30) + "".join(cells))
 
 
+def markdown_table(results: dict) -> str:
+    """The results as markdown: one AUROC / PRR table per model, plus cost and separation."""
+    out = []
+    for spec, m in results["models"].items():
+        graded = [s for s, v in m["sets"].items() if "signals" in v]
+        first = m["sets"][graded[0]]["signals"]
+        out.append(f"**{spec}** — AUROC / PRR (hallucinated vs correct; n scored in the header). "
+                   f"Best no-sampling signal chosen on train: `{m['selection_on_train']['best_no_sampling_signal']}`.\n")
+        head = "| signal | " + " | ".join(
+            f"{s} (n={max(r['n_scored'] for r in m['sets'][s]['signals'].values())})" for s in graded)
+        out.append(head + " | extra passes / q | passes × greedy | wall × greedy |")
+        out.append("|---" * (len(graded) + 4) + "|")
+        for n in first:
+            cells = []
+            for s in graded:
+                r = m["sets"][s]["signals"].get(n)
+                cells.append("–" if r is None or r["auroc"] != r["auroc"] else f"{r['auroc']:.3f} / {r['prr']:+.2f}")
+            cost = first[n]
+            out.append(f"| `{n}` | " + " | ".join(cells) +
+                       f" | {cost['extra_forward_passes']:.1f} | {cost.get('forward_passes_relative_to_greedy', float('nan')):.2f}"
+                       f" | {cost['wall_time_relative_to_greedy']:.2f} |")
+        out.append("")
+        sep = {s: v["unanswerable_vs_known_auroc"] for s, v in m["sets"].items() if "unanswerable_vs_known_auroc" in v}
+        if sep:
+            out.append("Unanswerable-vs-known AUROC (no generation needed: read at the last prompt token / entity):\n")
+            out.append("| set | n (unanswerable) | last-prompt unanswerable probe | entity direction | hallucination probe (last prompt) |")
+            out.append("|---|---|---|---|---|")
+            for s, v in sep.items():
+                out.append(f"| {s} | {v['n']} ({v['n_unanswerable']}) | {v['unanswerable_last_prompt_probe']:.3f} | "
+                           f"{v['entity_direction']:.3f} | {v['probe_last_prompt']:.3f} |")
+            out.append("")
+        h = m["h_neurons"]
+        out.append(f"H-Neurons: {h['count']} of {h['n_neurons_total']} FFN neurons "
+                   f"({100 * h['share_of_all_neurons']:.3f}%), C = {h['C']}, held-out accuracy {h['holdout_accuracy']:.3f}.\n")
+        out.append("Wall seconds per question (shared 2-core CPU, contended): " +
+                   ", ".join(f"{k} {v:.2f}" for k, v in m["wall_seconds_per_question"].items()) + ".\n")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=["smollm2-135m-instruct"])
@@ -368,7 +412,11 @@ def main() -> None:
     ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
     ap.add_argument("--cache-dir", default=str(REPO / "runs" / "detection_cache"))
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "detection.json"))
+    ap.add_argument("--table-from", default=None, help="only print the markdown table of an existing results JSON")
     args = ap.parse_args()
+    if args.table_from:
+        print(markdown_table(json.loads(Path(args.table_from).read_text())))
+        return
     results = {"command": "python benchmarks/detection.py " + " ".join(sys.argv[1:]),
                "note": "wall times measured on a shared 2-core CPU machine under contention; compare ratios, not seconds",
                "models": {}}
@@ -377,7 +425,8 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=1, default=float))
     print_table(results)
-    print(f"\nwrote {args.out}")
+    Path(args.out).with_suffix(".md").write_text(markdown_table(results) + "\n")
+    print(f"\nwrote {args.out} and {Path(args.out).with_suffix('.md')}")
 
 
 if __name__ == "__main__":
