@@ -107,18 +107,18 @@ class ActivationCapture:
                 if pos == "last_prompt":
                     v = value(lambda x: x[:, -1, :])
                 elif pos == "entity_last":
-                    rows = torch.arange(self.entity_index.shape[0])
+                    rows = torch.arange(self.entity_index.shape[0], device=self.entity_index.device)
                     v = value(lambda x: x[rows, self.entity_index, :])
                 else:  # prompt_mean
                     mask = self.prompt_mask
                     v = (value(lambda x: x) * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-                self.prefill[activation_key(site, layer, pos)] = v.detach().float()
+                self.prefill[activation_key(site, layer, pos)] = v.detach().float().cpu()
             if "answer" in positions or "answer_mean" in positions:
                 # answer_mean falls back to the last prompt token when the answer is empty
-                self.prefill[f"{site}/{layer}/_fallback"] = value(lambda x: x[:, -1, :]).detach().float()
+                self.prefill[f"{site}/{layer}/_fallback"] = value(lambda x: x[:, -1, :]).detach().float().cpu()
         elif self.phase == "decode" and self.n_greedy and ("answer" in positions or "answer_mean" in positions):
             n = self.n_greedy
-            self.steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float())
+            self.steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float().cpu())
 
     # ------------------------------------------------------------ generator interface
     def begin_prefill(self, prompt_mask: Any, entity_index: Any) -> None:
@@ -130,7 +130,7 @@ class ActivationCapture:
         self.phase = "decode"
         self.n_greedy = n_greedy
         if n_greedy:
-            self.step_questions.append(greedy_questions[:n_greedy].clone())
+            self.step_questions.append(greedy_questions[:n_greedy].cpu())
 
     def results(self, answer_rows: list[int], dtype: str) -> list[dict[str, Any]]:
         """Per question: activation key -> numpy array; ``answer_rows[i]`` answer tokens kept."""

@@ -122,7 +122,7 @@ def _decode_batch(
             if need_offsets
             else [S - 1] * B
         )
-        capture.begin_prefill(attn, torch.tensor(ent, dtype=torch.long))
+        capture.begin_prefill(attn, torch.tensor(ent, dtype=torch.long, device=attn.device))
     out = model(
         input_ids=input_ids,
         attention_mask=attn,
@@ -134,8 +134,10 @@ def _decode_batch(
     logits = out.logits[:, -1, :].float()
 
     # rows: B greedy rows first, then B * n_samples sampled rows (question-major)
+    dev = logits.device
+    stop_mask, newline_mask = stop_mask.to(dev), newline_mask.to(dev)
     n = n_samples
-    row_q = torch.cat([torch.arange(B), torch.arange(B).repeat_interleave(n)])
+    row_q = torch.cat([torch.arange(B), torch.arange(B).repeat_interleave(n)]).to(dev)
     R = row_q.shape[0]
     if n:
         cache.reorder_cache(row_q)
@@ -146,21 +148,22 @@ def _decode_batch(
         for r in range(B * n):
             g = torch.Generator().manual_seed(sample_seeds[r // n][r % n])
             uniforms[B + r] = torch.rand(max_new_tokens, generator=g)
+    uniforms = uniforms.to(dev)
 
-    out_ids = torch.zeros(R, max_new_tokens, dtype=torch.long)
-    out_lp = torch.zeros(R, max_new_tokens)
-    ent_out = torch.zeros(B, max_new_tokens)
+    out_ids = torch.zeros(R, max_new_tokens, dtype=torch.long, device=dev)
+    out_lp = torch.zeros(R, max_new_tokens, device=dev)
+    ent_out = torch.zeros(B, max_new_tokens, device=dev)
     k = min(top_k, logits.shape[-1])
-    topk_ids = torch.zeros(B, max_new_tokens, k, dtype=torch.long)
-    topk_lp = torch.zeros(B, max_new_tokens, k)
-    length = torch.full((R,), max_new_tokens, dtype=torch.long)
+    topk_ids = torch.zeros(B, max_new_tokens, k, dtype=torch.long, device=dev)
+    topk_lp = torch.zeros(B, max_new_tokens, k, device=dev)
+    length = torch.full((R,), max_new_tokens, dtype=torch.long, device=dev)
     reason = ["max_tokens"] * R
-    active = torch.arange(R)  # original row index of each batch row
+    active = torch.arange(R, device=dev)  # original row index of each batch row
     n_greedy = B
 
     for step in range(max_new_tokens):
         logp = torch.log_softmax(logits, dim=-1)
-        chosen = torch.empty(active.shape[0], dtype=torch.long)
+        chosen = torch.empty(active.shape[0], dtype=torch.long, device=dev)
         g = n_greedy
         if g:
             lg = logp[:g]
@@ -218,6 +221,8 @@ def _decode_batch(
     if capture is not None:
         capture.phase = "off"
 
+    out_ids, out_lp, length = out_ids.cpu(), out_lp.cpu(), length.cpu()
+    ent_out, topk_ids, topk_lp = ent_out.cpu(), topk_ids.cpu(), topk_lp.cpu()
     rows = []
     for r in range(R):
         L = int(length[r])
@@ -257,9 +262,9 @@ def p_true_batch(lm: Any, questions: list[Question], answers: list[str]) -> list
     enc = lm.tokenizer(
         texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=lm.prompt_format != "chat"
     )
-    attn = enc["attention_mask"]
+    attn = enc["attention_mask"].to(lm.device)
     out = lm.model(
-        input_ids=enc["input_ids"],
+        input_ids=enc["input_ids"].to(lm.device),
         attention_mask=attn,
         position_ids=(attn.cumsum(-1) - 1).clamp_min(0),
         use_cache=False,
@@ -268,7 +273,7 @@ def p_true_batch(lm: Any, questions: list[Question], answers: list[str]) -> list
     probs = torch.softmax(out.logits[:, -1, :].float(), dim=-1)
     yes = probs[:, _first_token_ids(lm.tokenizer, TRUE_WORDS)].sum(-1)
     no = probs[:, _first_token_ids(lm.tokenizer, FALSE_WORDS)].sum(-1)
-    return (yes / (yes + no).clamp_min(1e-30)).tolist()
+    return (yes / (yes + no).clamp_min(1e-30)).cpu().tolist()
 
 
 def parse_confidence(text: str) -> float | None:
