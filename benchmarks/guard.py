@@ -70,7 +70,7 @@ def part_shift(args) -> dict:
             out[name] = {"skipped": f"{path} not found"}
             continue
         res = evaluate(args.model, f"{fmt}:{path}", RUNS / name, train_bench="builtin", alpha=0.1, delta=0.1,
-                       limit=args.shift_limit, generations_dir=RUNS / "generations")
+                       eval_limit=args.shift_limit, generations_dir=RUNS / "generations")
         g = res["guarded"]
         out[name] = _summary(res) | {"guarantee_held": g["realised_risk"] <= 0.1}
     return {"shift": out}
@@ -178,7 +178,7 @@ def main() -> None:
     ap.add_argument("--part", action="append", choices=["builtin", "shift", "cost", "cascade"])
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--limit", type=int, default=None, help="questions per split for the built-in part")
-    ap.add_argument("--shift-limit", type=int, default=700, help="questions per shifted set (and per builtin split)")
+    ap.add_argument("--shift-limit", type=int, default=400, help="questions evaluated per shifted set (the guard is fitted on all of builtin train/calibration)")
     ap.add_argument("--cost-questions", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--samples", type=int, default=5, help="K sampled answers in the cascade band")

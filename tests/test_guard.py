@@ -107,3 +107,19 @@ def test_unfitted_guard_and_bad_guard_dir(tmp_path):
         Guard().decisions([])
     with pytest.raises(NescioError, match="guard.json missing"):
         Guard.load(tmp_path)
+
+
+def test_fit_from_questions_with_splits(tiny, monkeypatch):
+    from nescio.policy import adapters
+
+    rng = np.random.default_rng(1)
+    monkeypatch.setattr(adapters, "grade_outcomes", lambda gens: np.array(
+        ["correct" if rng.uniform() < 0.5 else "hallucinated" for _ in gens], dtype=object))
+    qs = [Question(id=f"q{i}", text=f"What is item {i}?", answers=("x",), split="train" if i < 30 else "calibration")
+          for i in range(60)]
+    guard = Guard.fit(tiny, qs, alpha=0.4, delta=0.2, signals=CHEAP, precheck=False, hedge_alpha=None,
+                      max_new_tokens=4, progress=False)
+    assert guard.fit_summary_["n_train"] == 30 and guard.fit_summary_["n_calibration"] == 30
+    assert guard.hedge_floor_ is None
+    d = guard.ask("What is item 3?")
+    assert not d.hedged

@@ -52,8 +52,12 @@ def _split(questions: list[Question], shares: dict[str, float]) -> dict[str, lis
     return out
 
 
-def question_sets(bench: str, train_bench: str | None, limit: int | None = None) -> tuple[list, list, list]:
-    """(train, calibration, evaluation) questions for ``bench`` / ``train_bench``."""
+def question_sets(
+    bench: str, train_bench: str | None, limit: int | None = None, eval_limit: int | None = None
+) -> tuple[list, list, list]:
+    """(train, calibration, evaluation) questions for ``bench`` / ``train_bench``.
+
+    ``limit`` caps every split; ``eval_limit`` only the evaluation set."""
     from nescio.data import load_questions
 
     bench_q = list(load_questions(bench))
@@ -67,7 +71,7 @@ def question_sets(bench: str, train_bench: str | None, limit: int | None = None)
         train, cal, test = parts["train"], parts["calibration"], bench_q
     if not train or not cal or not test:
         raise NescioError(f"could not form train/calibration/evaluation sets from {bench!r} (train bench {train_bench!r})")
-    return _limit(train, limit), _limit(cal, limit), _limit(test, limit)
+    return _limit(train, limit), _limit(cal, limit), _limit(_limit(test, limit), eval_limit)
 
 
 # ------------------------------------------------------------------ generation
@@ -250,6 +254,7 @@ def evaluate(
     signals: Sequence[str] | None = None,
     compare=None,
     limit: int | None = None,
+    eval_limit: int | None = None,
     hedge_alpha: float | None = 0.3,
     precheck: bool = True,
     detector: str = "logistic",
@@ -276,7 +281,7 @@ def evaluate(
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    train, cal, test = question_sets(bench, train_bench, limit)
+    train, cal, test = question_sets(bench, train_bench, limit, eval_limit)
     runs = []
     for spec in [model] + ([compare] if compare else []):
         if console is not None:
