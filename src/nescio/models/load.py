@@ -208,8 +208,9 @@ def _gguf_to_cache(path: Path) -> tuple[Path, str]:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        with _quiet_transformers():
+            model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+            tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
         if arch in SPM_BPE_ARCHS:
             _fix_spm_bpe_tokenizer(tokenizer, path)
         model.save_pretrained(tmp, safe_serialization=True)
@@ -219,7 +220,30 @@ def _gguf_to_cache(path: Path) -> tuple[Path, str]:
     return directory, digest
 
 
+def _quiet_transformers():
+    """Silence transformers' informational warnings (tokenizer legacy notes) during a load."""
+    import contextlib
+
+    from transformers.utils import logging as hf_logging
+
+    @contextlib.contextmanager
+    def quiet():
+        level = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            yield
+        finally:
+            hf_logging.set_verbosity(level)
+
+    return quiet()
+
+
 def _load_hf(source: str, device: str, *, local_only: bool) -> tuple[Any, Any]:
+    with _quiet_transformers():
+        return _load_hf_loud(source, device, local_only=local_only)
+
+
+def _load_hf_loud(source: str, device: str, *, local_only: bool) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -289,8 +313,10 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format:
         try:
             model, tokenizer = _load_hf(spec, device, local_only=False)
         except Exception as exc:  # noqa: BLE001 - offline, missing repo, gated repo ...
+            reason = (str(exc).strip().splitlines() or [""])[0][:160]
             raise NescioError(
-                f"could not load hub model {spec!r} ({type(exc).__name__}); accepted: {_ACCEPTED}"
+                f"could not load hub model {spec!r} (no network or no such repo? {type(exc).__name__}: {reason}); "
+                f"accepted: {_ACCEPTED}"
             ) from None
         model_id, name = f"hf:{spec}", spec
     fmt = prompt_format or fmt or _guess_format(name, tokenizer)
