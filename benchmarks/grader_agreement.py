@@ -27,6 +27,8 @@ def main() -> None:
     rows = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
     confusion: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     by_source: dict[str, list[bool]] = collections.defaultdict(list)
+    by_batch: dict[str, list[bool]] = collections.defaultdict(list)
+    heldout_class: dict[str, list[bool]] = collections.defaultdict(list)
     misses = []
     for row in rows:
         q = Question(row["id"], row["question"], tuple(row["answers"]), row["answerable"], row["category"],
@@ -36,6 +38,10 @@ def main() -> None:
         confusion[row["label"]][g.outcome.value] += 1
         ok = g.outcome.value == row["label"]
         by_source[row["source"]].append(ok)
+        batch = "heldout" if row.get("heldout") else "development"
+        by_batch[batch].append(ok)
+        if row.get("heldout"):
+            heldout_class[row["label"]].append(ok)
         if not ok:
             misses.append({"id": row["id"], "question": row["question"], "answer": row["answer"],
                            "label": row["label"], "grader": g.outcome.value, "evidence": g.evidence})
@@ -49,6 +55,11 @@ def main() -> None:
                           "agreement": round(confusion[c][c] / sum(confusion[c].values()), 4)}
                       for c in sorted(confusion)},
         "per_source": {s: {"n": len(v), "agreement": round(sum(v) / len(v), 4)} for s, v in sorted(by_source.items())},
+        "per_batch": {b: {"n": len(v), "agreement": round(sum(v) / len(v), 4)} for b, v in sorted(by_batch.items())},
+        "heldout_per_class": {c: {"n": len(v), "agreement": round(sum(v) / len(v), 4)}
+                              for c, v in sorted(heldout_class.items())},
+        "batches_note": "development rows were labelled first and the grader's rules were revised after "
+                        "comparing with them (in-sample); heldout rows were labelled after the rules were frozen",
         "per_model": dict(collections.Counter(r["model"] for r in rows)),
         "confusion_label_to_grader": {c: dict(confusion[c]) for c in sorted(confusion)},
         "disagreements": misses,
@@ -60,6 +71,10 @@ def main() -> None:
     print(f"overall agreement {result['overall_agreement']:.3f} on {n} labelled answers")
     for c, v in result["per_class"].items():
         print(f"  {c:13s} n={v['n']:4d} agreement={v['agreement']:.3f}")
+    for b, v in result["per_batch"].items():
+        print(f"  batch {b:11s} n={v['n']:4d} agreement={v['agreement']:.3f}")
+    for c, v in result["heldout_per_class"].items():
+        print(f"  heldout {c:13s} n={v['n']:4d} agreement={v['agreement']:.3f}")
     for s, v in result["per_source"].items():
         print(f"  source {s:10s} n={v['n']:4d} agreement={v['agreement']:.3f}")
     print(f"wrote {out}")
