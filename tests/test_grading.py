@@ -167,3 +167,4 @@ def test_fiction_and_invention_wording():
     assert grade(AGE, "That name is made up.").outcome == Outcome.ABSTAINED
     bulb = Question("b", "Who invented the light bulb?", ("Thomas Edison", "Edison"))
     assert grade(bulb, "The light bulb was invented by Humphry Davy.").outcome == Outcome.HALLUCINATED
+    assert is_abstention("The United States is made up of 50 states.") is None

@@ -192,8 +192,8 @@ _ABSTENTION_PATTERNS = [
     r"\bnon-?existent\b",
     r"\b(?:is|are|was|were|seems to be|appears to be|be) (?:a |an )?(?:purely |entirely |completely )?"
     r"(?:fictional|fictitious|made[- ]up|imaginary|hypothetical|not real|not a real)\b"
-    r"(?! character (?:from|in|of|created|who))",  # "a fictional character from <work>" asserts a source
-    r"\b(?:is|are|was|were) (?:a |an )?(?:name |word )?(?:invented|made up)\b(?! (?:by|in|on|at|as|for|during))",
+    r"(?! character (?:from|in|of|created|who)| of\b)",  # "is made up of" = consists of  # "a fictional character from <work>" asserts a source
+    r"\b(?:is|are|was|were) (?:a |an )?(?:name |word )?(?:invented|made up)\b(?! (?:of|by|in|on|at|as|for|during|from))",
     r"\b(?:question|conundrum|mystery|puzzle|riddle)\b[^.]{0,60}\b(?:has|have) (?:long )?(?:puzzled|baffled)\b",
     r"\b(?:it is|it's|it would be) (?:impossible|not possible|difficult|hard|too early) to (?:predict|know|say|"
     r"determine|tell|answer|forecast)\b",
