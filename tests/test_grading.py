@@ -168,3 +168,10 @@ def test_fiction_and_invention_wording():
     bulb = Question("b", "Who invented the light bulb?", ("Thomas Edison", "Edison"))
     assert grade(bulb, "The light bulb was invented by Humphry Davy.").outcome == Outcome.HALLUCINATED
     assert is_abstention("The United States is made up of 50 states.") is None
+
+
+def test_answerable_without_gold_is_only_judged_for_abstention():
+    q = Question("n", "How long does an Amazon parrot live?", (), True, "real_entity", "nec")
+    g = grade(q, "About 50 years.")
+    assert (g.outcome, g.evidence) == (Outcome.HALLUCINATED, "unverifiable: no gold answers")
+    assert grade(q, "I don't know.").outcome == Outcome.ABSTAINED

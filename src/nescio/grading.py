@@ -18,7 +18,10 @@ The rules, in order (see docs/data.md for the reasoning):
    evidence "premise correction" (nescio has three outcomes; a correction declines to
    answer the question as asked).
 5. Anything else asserts an answer: HALLUCINATED (for unanswerable questions every
-   asserted answer is HALLUCINATED). An empty answer is ABSTAINED ("empty answer").
+   asserted answer is HALLUCINATED). An empty answer is ABSTAINED ("empty answer"). An
+   answerable question without gold answers (NEC real entities, FalseQA valid premises)
+   can only be judged for abstention; an answer to it is HALLUCINATED with evidence
+   "unverifiable: no gold answers".
 """
 
 from __future__ import annotations
@@ -429,4 +432,7 @@ def grade(question: Question, answer_text: str) -> Grade:
         correction = _premise_correction(question, span)
         if correction:
             return Grade(Outcome.ABSTAINED, "premise correction", span)
+    if question.answerable and not question.answers:
+        # e.g. NEC real entities, FalseQA valid premises: only abstention can be judged
+        return Grade(Outcome.HALLUCINATED, "unverifiable: no gold answers", span)
     return Grade(Outcome.HALLUCINATED, "no gold alias" if question.answerable else "asserted an answer", span)
