@@ -243,3 +243,25 @@ def test_unknown_architecture_is_refused():
     with pytest.raises(NescioError, match="accepted"):
         capture_sites("gpt_neox_fancy")
     assert "down_proj" in capture_sites("gemma3_text")["mlp_act"]
+
+
+def test_shared_prompt_prefix_runs_once_and_changes_nothing(tiny, monkeypatch):
+    cfg = _cfg(capture=(CaptureSpec("resid", (0, 2), ("last_prompt", "answer")),), activation_dtype="float32")
+    batch = [Q_LONG, Q_SHORT, Q_MID]
+    alone = [generate(tiny, [q], cfg, progress=False)[0] for q in batch]
+    shapes = []
+    original = tiny.model.forward
+
+    def recording(*args, **kwargs):
+        shapes.append(tuple(kwargs["input_ids"].shape))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tiny.model, "forward", recording)
+    together = generate(tiny, batch, cfg, progress=False)
+    assert shapes[0][0] == 1 and shapes[0][1] >= 8  # the shared system-prompt prefix, once
+    assert shapes[1][0] == 3 and shapes[1][1] < max(g.prompt_token_count for g in together)
+    for a, b in zip(alone, together):
+        assert a.token_ids == b.token_ids
+        np.testing.assert_allclose(a.token_logprobs, b.token_logprobs, atol=1e-4)
+        for key in a.activations:
+            np.testing.assert_allclose(a.activations[key], b.activations[key], atol=1e-4)

@@ -21,6 +21,7 @@ from nescio.models import prompts
 from nescio.models.capture import ActivationCapture
 from nescio.types import Generation, GenerationConfig, NescioError, Question, Sample
 
+SHARED_PREFIX_MIN_TOKENS = 8
 CHAT_END_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
 TRUE_WORDS = ("True", " True", "true", " true", "Yes", " Yes", "yes", " yes")
 FALSE_WORDS = ("False", " False", "false", " false", "No", " No", "no", " no")
@@ -62,12 +63,14 @@ def _token_masks(lm: Any) -> tuple[Any, Any]:
     return stop, newline
 
 
-def _entity_index(lm: Any, prompts_: list[str], questions: list[Question], offsets: Any, pad: int) -> list[int]:
-    """Index (into the left-padded batch) of the last token of each question's entity."""
+def _entity_index(prompts_: list[str], questions: list[Question], offsets: list, pads: list[int]) -> list[int]:
+    """Index (into the left-padded batch) of the last token of each question's entity.
+
+    Falls back to the last prompt token when the entity is unknown or not in the prompt.
+    """
     idx = []
-    for prompt, q, offs, p in zip(prompts_, questions, offsets, pad):
-        seq_len = len(offs)
-        fallback = seq_len - 1
+    for prompt, q, offs, pad in zip(prompts_, questions, offsets, pads):
+        fallback = pad + len(offs) - 1
         start_q = prompt.rfind(q.text)
         pos_in_q = q.text.rfind(q.entity) if q.entity else -1
         if start_q < 0 or pos_in_q < 0:
@@ -75,8 +78,8 @@ def _entity_index(lm: Any, prompts_: list[str], questions: list[Question], offse
             continue
         e_start = start_q + pos_in_q
         e_end = e_start + len(q.entity)
-        hit = [t for t in range(p, seq_len) if offs[t][0] < e_end and offs[t][1] > e_start and offs[t][1] > offs[t][0]]
-        idx.append(hit[-1] if hit else fallback)
+        hit = [t for t, (a, b) in enumerate(offs) if a < e_end and b > e_start and b > a]
+        idx.append(pad + hit[-1] if hit else fallback)
     return idx
 
 
@@ -100,29 +103,51 @@ def _decode_batch(
     model, tok = lm.model, lm.tokenizer
     stop_mask, newline_mask = _token_masks(lm)
     add_special = lm.prompt_format != "chat"
-    need_offsets = capture is not None and any("entity_last" in p for p in capture.plan.values())
-    enc = tok(
-        prompt_texts,
-        return_tensors="pt",
-        padding=True,
-        padding_side="left",
-        add_special_tokens=add_special,
-        return_offsets_mapping=need_offsets,
-    )
-    input_ids, attn = enc["input_ids"].to(lm.device), enc["attention_mask"].to(lm.device)
-    B, S = input_ids.shape
-    position_ids = (attn.cumsum(-1) - 1).clamp_min(0)
+    needs = set().union(*capture.plan.values()) if capture is not None else set()
+    need_offsets = "entity_last" in needs
+    enc = tok(prompt_texts, add_special_tokens=add_special, return_offsets_mapping=need_offsets)
+    ids = enc["input_ids"]
+    prompt_lengths = [len(x) for x in ids]
+    B = len(ids)
+    # Shared prompt prefix (system prompt / few-shot examples): computed once, its KV copied
+    # to every row, so the batch prefill only runs the differing suffixes. Kept off when a
+    # capture pools over prompt tokens (prompt_mean, entity_last), which the prefix would hide.
+    P = 0
+    if B > 1 and not needs.intersection(("prompt_mean", "entity_last")):
+        limit = min(prompt_lengths) - 1
+        first = ids[0]
+        while P < limit and all(row[P] == first[P] for row in ids):
+            P += 1
+        if P < SHARED_PREFIX_MIN_TOKENS:
+            P = 0
     from transformers import DynamicCache
 
+    dev = torch.device(lm.device)
     cache = DynamicCache(config=model.config)
+    if P:
+        model(
+            input_ids=torch.tensor([ids[0][:P]], device=dev),
+            position_ids=torch.arange(P, device=dev)[None],
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        cache.batch_repeat_interleave(B)
+    suffixes = [row[P:] for row in ids]
+    S = max(len(x) for x in suffixes)
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
+    pads = [S - len(x) for x in suffixes]
+    input_ids = torch.tensor([[pad_id] * p + x for p, x in zip(pads, suffixes)], device=dev)
+    suffix_mask = torch.tensor([[0] * p + [1] * len(x) for p, x in zip(pads, suffixes)], device=dev)
+    attn = torch.cat([torch.ones(B, P, dtype=suffix_mask.dtype, device=dev), suffix_mask], dim=1)
+    position_ids = (P + suffix_mask.cumsum(-1) - 1).clamp_min(0)
     if capture is not None:
-        pad = (S - attn.sum(-1)).tolist()
         ent = (
-            _entity_index(lm, prompt_texts, questions, enc["offset_mapping"].tolist(), pad)
+            _entity_index(prompt_texts, questions, enc["offset_mapping"], pads)
             if need_offsets
             else [S - 1] * B
         )
-        capture.begin_prefill(attn, torch.tensor(ent, dtype=torch.long, device=attn.device))
+        capture.begin_prefill(suffix_mask, torch.tensor(ent, dtype=torch.long, device=dev))
     out = model(
         input_ids=input_ids,
         attention_mask=attn,
@@ -134,7 +159,6 @@ def _decode_batch(
     logits = out.logits[:, -1, :].float()
 
     # rows: B greedy rows first, then B * n_samples sampled rows (question-major)
-    dev = logits.device
     stop_mask, newline_mask = stop_mask.to(dev), newline_mask.to(dev)
     n = n_samples
     row_q = torch.cat([torch.arange(B), torch.arange(B).repeat_interleave(n)]).to(dev)
@@ -233,7 +257,7 @@ def _decode_batch(
             ids, lps = ids[:-1], lps[:-1]
         rows.append(_Row(ids, lps, reason[r], min(fed, len(ids))))
     stats = {
-        "prompt_lengths": enc["attention_mask"].sum(-1).tolist(),
+        "prompt_lengths": prompt_lengths,
         "entropy": ent_out,
         "topk_ids": topk_ids,
         "topk_lp": topk_lp,
