@@ -90,7 +90,7 @@ Serbia | Belgrade
 Slovakia | Bratislava
 Slovenia | Ljubljana
 Albania | Tirana
-Georgia | Tbilisi
+the country of Georgia | Tbilisi
 Armenia | Yerevan
 Azerbaijan | Baku
 Kyrgyzstan | Bishkek
