@@ -28,7 +28,8 @@ def test_quick_run_writes_results_and_plots(quick_run):
     for name in ("histograms.png", "qhat_vs_capacity.png", "frontier.png"):
         assert (out / name).stat().st_size > 5000
     assert len(list((out / "points").glob("*.json"))) == len(results["points"]) == 4
-    assert "q_hat=" in output and "bloom" in output
+    assert "q̂" in output and "Bloom bits/key" in output
+    assert (out / "summary.md").read_text().count("| scorer_") == 2
 
 
 def test_small_scorer_hallucinates_confidently_with_an_empty_middle(quick_run):

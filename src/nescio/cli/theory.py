@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="Two tiny models per form (about 1-2 minutes on 2 CPU cores)."),
         large: bool = typer.Option(False, "--gpu-sweep", "--large", help="Bigger facts and models, meant for a GPU."),
         device: str = typer.Option(None, "--device", help="torch device (default: cuda when available, else cpu)."),
-        threads: int = typer.Option(2, "--threads", help="torch CPU threads."),
+        threads: int = typer.Option(1, "--threads", help="torch CPU threads (1 is fastest on a busy 2-core machine)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:
         """Why hallucination is the optimal use of limited memory: bounds, a Bloom filter, trained memorisers.
@@ -29,13 +29,8 @@ def register(app: typer.Typer) -> None:
             raise NescioError("--quick and --gpu-sweep/--large exclude each other; pick one")
         preset = "quick" if quick else "large" if large else "default"
         results = run_theory(out, preset, device=device, progress=progress, num_threads=threads)
-        for p in results["points"]:
-            line = (f"{p['name']:>16}  params={p['num_parameters']:>7,}  capacity@2bpp={p['capacity_ratio_at_2bpp']:6.2f}x  "
-                    f"q_hat={p['q_hat']:.3f}  middle(facts/non-facts)={p['middle_facts']:.2f}/{p['middle_nonfacts']:.2f}")
-            if p["config"]["form"] == "generator":
-                line += f"  recall={p['fact_recall']:.2f}  new-key confident&consistent={p['new_key_confident_and_consistent']:.2f}"
-            typer.echo(line)
-        for b in results["bloom"]:
-            typer.echo(f"bloom {b['bits_per_key']:>4g} bits/key  k={b['num_hashes']}  fpr={b['fpr_measured']:.5f}  "
-                       f"predicted={b['fpr_predicted']:.5f}  bound={b['fpr_bound']:.5f}  space/bound={b['space_ratio']:.2f}")
-        typer.echo(f"wrote {Path(out) / 'results.json'} in {results['wall_seconds']:.0f}s")
+        from nescio.theory.run import summary_markdown
+
+        typer.echo(summary_markdown(results))
+        typer.echo(f"wrote {Path(out) / 'results.json'} in {results['wall_seconds']:.0f}s "
+                   f"(training time of all points: {results['train_seconds_total']:.0f}s)")

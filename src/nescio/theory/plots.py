@@ -50,7 +50,7 @@ def plot_histograms(results: dict, path: Path) -> None:
     axes[0][0].legend(fontsize=6, loc="upper center")
     if len(forms) > 1:
         axes[1][0].legend(fontsize=6, loc="upper center")
-    fig.suptitle("Score histograms per capacity (shaded: the 'unsure' middle; dotted: facts' 10th percentile)", fontsize=9)
+    fig.suptitle("Score histograms per capacity\n(shaded: the 'unsure' middle; dotted: facts' 10th percentile)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -79,8 +79,8 @@ def plot_qhat_vs_capacity(results: dict, path: Path) -> None:
     gen = sorted((p for p in pts if p["config"]["form"] == "generator"), key=lambda p: p["num_parameters"])
     if gen:
         ax.plot([p["capacity_ratio_at_2bpp"] for p in gen],
-                [max(p["new_key_confident_and_consistent"], 1e-3) for p in gen], marker="^", ls="--",
-                color="tab:green", label="new keys: confident & consistent made-up value")
+                [max(p["new_key_above_half_and_consistent"], 1e-3) for p in gen], marker="^", ls="--",
+                color="tab:green", label="new keys: made-up value, p ≥ 0.5, same in all samples")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(1e-3, 1.2)
@@ -88,7 +88,7 @@ def plot_qhat_vs_capacity(results: dict, path: Path) -> None:
     ax.set_xlabel("capacity: parameters × 2 bits / facts' bits (n·log2 #values)")
     ax.set_ylabel("share of non-facts at fact-level confidence (FN = 10%)")
     ax.set_title("Hallucination share vs capacity (points at 1e-3 = none measured)", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -28,7 +28,6 @@ facts' keys, never used in training):
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -53,7 +52,7 @@ def _preset(name: str, device: str):
                                fact_weight=10.0, device=device)
         sizes = [(3, 2), (24, 2)]
     elif name == "default":
-        base = MemoriserConfig(num_facts=256, value_digits=3, steps=1500, batch_size=256, num_new_keys=512,
+        base = MemoriserConfig(num_facts=256, value_digits=3, steps=1500, batch_size=128, num_new_keys=512,
                                fact_weight=10.0, device=device)
         sizes = [(3, 2), (6, 2), (12, 2), (24, 2), (32, 2)]
     elif name == "large":
@@ -159,7 +158,7 @@ def analytic_curves() -> dict:
 
 
 def run_theory(out: str | Path, preset: str = "default", *, device: str | None = None, progress: bool = True,
-               plots: bool = True, num_threads: int = 2) -> dict:
+               plots: bool = True, num_threads: int = 1) -> dict:
     """Run the whole theory sweep into ``out`` and return the results dict (also in ``out/results.json``).
 
     ``preset``: ``"quick"`` (2 tiny models per form, ≈ 1–2 min on 2 CPU cores), ``"default"``
@@ -209,9 +208,11 @@ def run_theory(out: str | Path, preset: str = "default", *, device: str | None =
         "bloom": bloom,
         "analytic": analytic_curves(),
         "points": points,
-        "wall_seconds": time.time() - started,
+        "wall_seconds": time.time() - started,  # this call only (a resumed run skips finished points)
+        "train_seconds_total": sum(p.get("train_seconds") or 0.0 for p in points),  # all points, when trained
     }
     (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "summary.md").write_text(summary_markdown(results))
     if plots:
         from nescio.theory.plots import plot_all
 
@@ -250,5 +251,34 @@ def load_results(out: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
+def summary_markdown(results: dict) -> str:
+    """Markdown tables of a theory run (what ``nescio theory`` prints and writes to ``summary.md``)."""
+    bpps = results["spec"]["bits_per_param_assumed"]
+    lines: list[str] = []
+    if results["points"]:
+        cfg = results["points"][0]["config"]
+        lines.append(f"Facts: n = {cfg['num_facts']} keys, {10 ** cfg['value_digits']} values, "
+                     f"{results['points'][0]['facts_bits']:.0f} bits. Threshold: facts' 10th percentile (FN = 10%). "
+                     f"Middle: scores in {tuple(results['spec']['middle'])}.")
+        lines.append("")
+        head = ["model", "params", "capacity @2 bits/param", "q̂", "middle facts / non-facts",
+                "eff. bits/fact", "eff. bits/param"] + [f"q* @{b:g} b/p" for b in bpps]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for p in results["points"]:
+            row = [p["name"], f"{p['num_parameters']:,}", f"{p['capacity_ratio_at_2bpp']:.2f}×", f"{p['q_hat']:.3f}",
+                   f"{p['middle_facts']:.2f} / {p['middle_nonfacts']:.2f}", f"{p['effective_bits_per_fact']:.2f}",
+                   f"{p['effective_bits_per_parameter']:.3f}"] + [f"{p['q_star_at_fn10'][str(b)]:.2g}" for b in bpps]
+            lines.append("| " + " | ".join(row) + " |")
+        gen = [p for p in results["points"] if p["config"]["form"] == "generator"]
+        if gen:
+            lines += ["", "| generator | params | fact recall | new keys: p(made-up value) ≥ 0.5 | "
+                          "same value in all samples | both |", "|---|---|---|---|---|---|"]
+            for p in gen:
+                lines.append(f"| {p['name']} | {p['num_parameters']:,} | {p['fact_recall']:.2f} | {p['new_key_above_half']:.2f} "
+                             f"| {p['new_key_consistent']:.2f} | {p['new_key_above_half_and_consistent']:.2f} |")
+    lines += ["", "| Bloom bits/key | k | FPR measured | predicted (1−e^(−kn/m))^k | z | bound 2^(−bits) | "
+                  "space ÷ bound's |", "|---|---|---|---|---|---|---|"]
+    for b in results["bloom"]:
+        lines.append(f"| {b['bits_per_key']:g} | {b['num_hashes']} | {b['fpr_measured']:.5f} | {b['fpr_predicted']:.5f} "
+                     f"| {b['z']:+.2f} | {b['fpr_bound']:.5f} | {b['space_ratio']:.2f} |")
+    return "\n".join(lines) + "\n"
