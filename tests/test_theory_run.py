@@ -41,8 +41,8 @@ def test_small_scorer_hallucinates_confidently_with_an_empty_middle(quick_run):
     # ... and almost nothing sits in the unsure middle
     assert small["middle_facts"] < 0.1 and small["middle_nonfacts"] < 0.1
     # the largest model separates facts from non-facts
-    assert large["q_hat"] < 0.05 and large["separated"]
-    assert large["q_hat"] < small["q_hat"]
+    assert large["q_hat"] < 0.08  # (0.036 on the reference machine)
+    assert large["q_hat"] * 10 < small["q_hat"]
 
 
 def test_generator_memorises_with_capacity_and_makes_up_values_for_new_keys(quick_run):

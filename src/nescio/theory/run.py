@@ -168,16 +168,25 @@ def run_theory(out: str | Path, preset: str = "default", *, device: str | None =
     """
     import torch
 
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        return _run(Path(out), preset, device, progress, plots)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run(out: Path, preset: str, device: str, progress: bool, plots: bool) -> dict:
+    import torch
+
     from nescio.theory.bloom import check_bloom_filter
     from nescio.theory.memoriser import train_and_measure
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    torch.set_num_threads(num_threads)
-    out = Path(out)
+    configs = _preset(preset, device)  # validates the preset before anything is written
     (out / "points").mkdir(parents=True, exist_ok=True)
     started = time.time()
-    configs = _preset(preset, device)
     bloom = [check_bloom_filter(b, num_keys=20_000 if preset != "quick" else 10_000,
                                 num_queries=200_000 if preset != "quick" else 100_000).to_dict()
              for b in BLOOM_BITS_PER_KEY]
