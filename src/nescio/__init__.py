@@ -38,6 +38,7 @@ _LAZY = {
     "compute_signals": "nescio.signals",
     "Guard": "nescio.policy",
     "evaluate": "nescio.evaluate",
+    "run_theory": "nescio.theory",
 }
 
 __all__ = [
