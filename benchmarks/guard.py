@@ -35,7 +35,7 @@ SHIFT_SETS = {
 
 def _summary(res: dict) -> dict:
     keep = ("model", "bench", "train_bench", "n", "n_train", "n_calibration", "raw", "guarded", "guard", "detector",
-            "precheck", "targets", "confidence_target", "per_category", "signals", "timing", "cost")
+            "precheck", "targets", "operating_points", "confidence_target", "per_category", "signals", "timing", "cost")
     return {k: res[k] for k in keep if k in res}
 
 
@@ -47,6 +47,10 @@ def part_builtin(args) -> dict:
                    generations_dir=RUNS / "generations")
     wall = time.perf_counter() - t
     g, tg = res["guarded"], res["targets"]
+    demo_wall, demo_note = wall, "this run, generation included"
+    if res["timing"]["generation_s"] < 0.5 * wall or res["timing"]["generation_s"] < 60:
+        prev = args.previous.get("targets_builtin", {}).get("demo_equivalent_wall_s_le_900", {})
+        demo_wall, demo_note = prev.get("value"), prev.get("note", "earlier run with generation (generations reused now)")
     return {
         "builtin": _summary(res) | {"wall_s": wall},
         "targets_builtin": {
@@ -56,7 +60,8 @@ def part_builtin(args) -> dict:
                                                "met": (tg["unanswerable_abstained"] or 0) >= 0.95},
             "known_fact_correct_kept_ge_0.90": {"value": tg["known_fact_correct_kept"], "target": 0.9,
                                                 "met": (tg["known_fact_correct_kept"] or 0) >= 0.9},
-            "demo_equivalent_wall_s_le_900": {"value": wall, "target": 900, "met": wall <= 900},
+            "demo_equivalent_wall_s_le_900": {"value": demo_wall, "target": 900, "note": demo_note,
+                                              "met": demo_wall is not None and demo_wall <= 900},
         },
     }
 
@@ -186,6 +191,7 @@ def main() -> None:
     args = ap.parse_args()
     parts = args.part or ["builtin", "cost", "shift"]
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    args.previous = json.loads(json.dumps(results))
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "torch_threads": _torch_threads(), "note": "2 shared CPU cores; timings inflated by other jobs"}
     for part in parts:

@@ -237,6 +237,19 @@ def _evaluate_one(
         },
         "timing": timing,
     }
+    # other operating points of the same fitted guard, for the trade-off table
+    declined = fired | d["model_abstained"]
+    points = {
+        "precheck_only": np.where(declined, ABSTAIN, ANSWER).astype(object),
+        "hedges_as_answers": np.where(actions == HEDGE, ANSWER, actions).astype(object),
+    }
+    results["operating_points"] = {}
+    for name, acts in points.items():
+        t_ = tally(acts, outcomes)
+        shown_ = (acts != ABSTAIN) & (outcomes != "abstained")
+        t_["unanswerable_abstained"] = (~shown_[~answerable]).mean() if (~answerable).any() else None
+        t_["known_fact_correct_kept"] = ((acts == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1)
+        results["operating_points"][name] = t_
     results["targets"]["unanswerable_not_answered_hedges_count_as_abstained"] = (
         (actions[~answerable] != ANSWER) | (outcomes[~answerable] == "abstained")
     ).mean() if (~answerable).any() else None
