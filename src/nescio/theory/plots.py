@@ -59,7 +59,7 @@ def plot_histograms(results: dict, path: Path) -> None:
 def plot_qhat_vs_capacity(results: dict, path: Path) -> None:
     """q̂ against parameters / facts' bits, with the analytic FP floor at FN = 10% per bits-per-parameter assumption."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(9.0, 4.2))
     pts = results["points"]
     facts_bits = pts[0]["facts_bits"]
     num_facts = pts[0]["config"]["num_facts"]
@@ -88,7 +88,7 @@ def plot_qhat_vs_capacity(results: dict, path: Path) -> None:
     ax.set_xlabel("capacity: parameters × 2 bits / facts' bits (n·log2 #values)")
     ax.set_ylabel("share of non-facts at fact-level confidence (FN = 10%)")
     ax.set_title("Hallucination share vs capacity (points at 1e-3 = none measured)", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
