@@ -52,7 +52,7 @@ def plot_histograms(results: dict, path: Path) -> None:
         axes[1][0].legend(fontsize=6, loc="upper center")
     fig.suptitle("Score histograms per capacity\n(shaded: the 'unsure' middle; dotted: facts' 10th percentile)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -90,7 +90,7 @@ def plot_qhat_vs_capacity(results: dict, path: Path) -> None:
     ax.set_title("Hallucination share vs capacity (points at 1e-3 = none measured)", fontsize=9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -117,7 +117,7 @@ def plot_frontier(results: dict, path: Path) -> None:
     ax.set_title("FP/FN frontier by thresholding (solid: measured; dotted: bound at 2 bits/param)", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
