@@ -265,3 +265,15 @@ def test_shared_prompt_prefix_runs_once_and_changes_nothing(tiny, monkeypatch):
         np.testing.assert_allclose(a.token_logprobs, b.token_logprobs, atol=1e-4)
         for key in a.activations:
             np.testing.assert_allclose(a.activations[key], b.activations[key], atol=1e-4)
+
+
+def test_nucleus_sampling_matches_full_sort():
+    from nescio.models.generation import _nucleus_sample, _sample_sorted
+
+    gen = torch.Generator().manual_seed(0)
+    peaked = torch.softmax(torch.randn(50, 3000, generator=gen) * 6, dim=-1)  # nucleus inside the top 256
+    flat = torch.softmax(torch.randn(50, 3000, generator=gen) * 0.1, dim=-1)  # needs the full sort
+    for probs in (peaked, flat, torch.cat([peaked, flat])):
+        u = torch.rand(probs.shape[0], generator=gen)
+        sp, si = probs.sort(dim=-1, descending=True)
+        assert torch.equal(_nucleus_sample(probs, u, 0.9), _sample_sorted(sp, si, u, 0.9))

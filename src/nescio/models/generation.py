@@ -83,6 +83,34 @@ def _entity_index(prompts_: list[str], questions: list[Question], offsets: list,
     return idx
 
 
+NUCLEUS_CANDIDATES = 256
+
+
+def _sample_sorted(sp: Any, si: Any, u: Any, top_p: float) -> Any:
+    """Inverse-CDF draw from the nucleus of probabilities sorted in descending order."""
+    cum = sp.cumsum(-1)
+    sp = sp * ((cum - sp) < top_p)
+    cum = sp.cumsum(-1)
+    pick = (cum < (u * cum[:, -1])[:, None]).sum(-1).clamp_max(sp.shape[-1] - 1)
+    return si.gather(1, pick[:, None])[:, 0]
+
+
+def _nucleus_sample(probs: Any, u: Any, top_p: float) -> Any:
+    """Top-p sampling with uniforms ``u``; exact, but sorts the full vocabulary only for rows
+    whose nucleus is not inside the top ``NUCLEUS_CANDIDATES`` tokens (a full sort is ~30x slower)."""
+    import torch
+
+    k = min(NUCLEUS_CANDIDATES, probs.shape[-1])
+    sp, si = probs.topk(k, dim=-1)
+    chosen = _sample_sorted(sp, si, u, top_p)
+    wide = sp.sum(-1) < top_p
+    if bool(wide.any()):
+        rows = wide.nonzero()[:, 0]
+        fp, fi = probs[rows].sort(dim=-1, descending=True)
+        chosen[rows] = _sample_sorted(fp, fi, u[rows], top_p)
+    return chosen
+
+
 def _decode_batch(
     lm: Any,
     prompt_texts: list[str],
@@ -201,14 +229,7 @@ def _decode_batch(
             if temperature <= 0:
                 chosen[g:] = sl.argmax(-1)
             else:
-                probs = torch.softmax(sl / temperature, dim=-1)
-                sp, si = probs.sort(dim=-1, descending=True)
-                cum = sp.cumsum(-1)
-                sp = sp * ((cum - sp) < top_p)
-                cum = sp.cumsum(-1)
-                target = uniforms[active[g:], step] * cum[:, -1]
-                pick = (cum < target[:, None]).sum(-1).clamp_max(sp.shape[-1] - 1)
-                chosen[g:] = si.gather(1, pick[:, None])[:, 0]
+                chosen[g:] = _nucleus_sample(torch.softmax(sl / temperature, dim=-1), uniforms[active[g:], step], top_p)
         out_ids[active, step] = chosen
         out_lp[active, step] = logp.gather(1, chosen[:, None])[:, 0]
         done = stop_mask[chosen]
