@@ -59,8 +59,11 @@ def time_hf(lm, batches, max_new_tokens):
 
     from nescio.models.generation import _token_masks
 
-    stop_mask, _ = _token_masks(lm)
+    stop_mask, newline_mask = _token_masks(lm)
+    if lm.prompt_format == "fewshot":  # nescio stops few-shot answers at a newline: so does this
+        stop_mask = stop_mask | newline_mask
     stop_ids = stop_mask.nonzero()[:, 0].tolist()
+    stop_set = set(stop_ids)
     pad = lm.tokenizer.pad_token_id
     t0 = time.perf_counter()
     n_tokens = 0
@@ -81,7 +84,7 @@ def time_hf(lm, batches, max_new_tokens):
                 n = 0
                 for t in row:
                     n += 1
-                    if t in stop_ids:
+                    if t in stop_set:
                         break
                 n_tokens += n
     return n_tokens, time.perf_counter() - t0
