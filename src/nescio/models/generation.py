@@ -1,8 +1,10 @@
 """Batched generation with a KV cache: greedy + sampled answers, token statistics, capture.
 
-One prefill per batch of prompts (left padded; attention mask and position ids make
-padding invisible), then the cache is copied for the ``n_samples`` sampled rows and
-all rows decode together. Finished rows are dropped from the batch. Per greedy step:
+The prompt prefix all questions of a batch share (chat template and system prompt, or
+the few-shot examples) runs once and its KV cache is copied to every row; then one
+prefill runs the left-padded suffixes (attention mask and position ids make padding
+invisible), the cache is copied for the ``n_samples`` sampled rows, and all rows decode
+together. Finished rows are dropped from the batch. Per greedy step:
 chosen-token log-prob, entropy (nats) and top-k; per sampled step: the chosen token's
 log-prob under the untempered model distribution. Sampling is reproducible per
 question: each sampled answer draws its uniforms from a generator seeded by
@@ -12,7 +14,6 @@ question: each sampled answer draws its uniforms from a generator seeded by
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
