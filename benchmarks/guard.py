@@ -51,8 +51,16 @@ def part_builtin(args) -> dict:
     if res["timing"]["generation_s"] < 0.5 * wall or res["timing"]["generation_s"] < 60:
         prev = args.previous.get("targets_builtin", {}).get("demo_equivalent_wall_s_le_900", {})
         demo_wall, demo_note = prev.get("value"), prev.get("note", "earlier run with generation (generations reused now)")
+    sweep = {}
+    for a in (0.05, 0.1, 0.15, 0.2, 0.3):  # the trade-off: same generations, same splits, other α
+        r = res if a == 0.1 else evaluate(args.model, "builtin", RUNS / f"builtin-alpha{a}", alpha=a, delta=0.1,
+                                          limit=args.limit, generations_dir=RUNS / "generations", progress=False)
+        sweep[str(a)] = {k: r["guarded"][k] for k in ("answered", "hedged", "realised_risk", "kept", "kept_incl_hedged")} | {
+            "certified": r["guard"]["certified"], "threshold": r["guard"]["threshold"],
+            "unanswerable_abstained": r["targets"]["unanswerable_abstained"]}
     return {
         "builtin": _summary(res) | {"wall_s": wall},
+        "alpha_sweep_builtin": sweep,
         "targets_builtin": {
             "realised_risk_le_alpha": {"value": g["realised_risk"], "target": 0.1, "met": g["realised_risk"] <= 0.1},
             "kept_ge_0.70": {"value": g["kept"], "target": 0.7, "met": (g["kept"] or 0) >= 0.7},
@@ -179,6 +187,7 @@ def part_cascade(args) -> dict:
 
 
 def main() -> None:
+    global RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", action="append", choices=["builtin", "shift", "cost", "cascade"])
     ap.add_argument("--model", default="smollm2-135m-instruct")
@@ -188,8 +197,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--samples", type=int, default=5, help="K sampled answers in the cascade band")
     ap.add_argument("--band-floor", type=float, default=0.15)
+    ap.add_argument("--results", type=Path, default=RESULTS, help="results file (parts merge into it)")
     args = ap.parse_args()
     parts = args.part or ["builtin", "cost", "shift"]
+    RESULTS = args.results
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     args.previous = json.loads(json.dumps(results))
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),

@@ -19,21 +19,29 @@ def synthetic(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]
     return s, ~correct
 
 
+def population_risk(lam: float) -> float:
+    """True hallucination rate among s ≥ λ for the synthetic model: 1 − E[s^0.3 | s ≥ λ]."""
+    return 0.0 if lam >= 1 else 1 - (1 - lam**1.3) / (1.3 * (1 - lam))
+
+
 def test_risk_control_holds_over_200_random_splits():
     rng = np.random.default_rng(0)
     alpha, delta = 0.1, 0.1
-    violations, coverages = 0, []
+    violations, population_violations, coverages = 0, 0, []
     for _ in range(200):
-        s, bad = synthetic(1200, rng)
+        s, bad = synthetic(3000, rng)
         idx = rng.permutation(len(s))
         cal, test = idx[:600], idx[600:]
         rc = RiskController(alpha, delta).fit(s[cal], bad[cal])
         answered = s[test] >= rc.threshold_
         risk = bad[test][answered].mean() if answered.any() else 0.0
         violations += risk > alpha
+        population_violations += np.isfinite(rc.threshold_) and population_risk(rc.threshold_) > alpha
         coverages.append(answered.mean())
-    # the guarantee is on the population risk; test-set noise adds a little
-    assert violations / 200 <= delta + 0.03
+    # the guarantee: the chosen threshold's true risk exceeds alpha with probability <= delta
+    assert population_violations / 200 <= delta
+    # on a finite test split the realised risk adds its own sampling noise
+    assert violations / 200 <= delta + 0.05
     assert np.mean(coverages) > 0.2  # not trivially abstaining on everything
 
 

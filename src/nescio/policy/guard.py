@@ -195,7 +195,7 @@ class Guard:
             pc = adapters.signal_matrix(calibration, [PRECHECK_SIGNAL], self.probes_)[:, 0]
             answerable = np.array([g.question.answerable for g in calibration])
             ok = np.isfinite(pc)
-            rc = RiskController(check_level("precheck_alpha", self.precheck_alpha), delta)
+            rc = RiskController(check_level("precheck_alpha", self.precheck_alpha), delta, n_starts=1)
             rc.fit(_squash(pc[ok]), answerable[ok])
             self.precheck_threshold_ = rc.threshold_
             fired_c = self._precheck_fired(pc)

@@ -11,13 +11,15 @@ al. 2021) with fixed-sequence testing: the grid is fixed *before* looking at the
 calibration data and ordered from strictest (few answers) to loosest; for each ``λ``
 the null hypothesis ``H_λ: risk(λ) > alpha`` is tested with the exact binomial p-value
 ``P(Binomial(n_λ, alpha) ≤ k_λ)`` (equivalently: the one-sided Clopper–Pearson upper
-bound at level ``1 - delta`` is ≤ ``alpha``); testing stops at the first ``λ`` whose
-null is not rejected at level ``delta``. The family-wise error is ≤ ``delta``, so the
+bound is ≤ ``alpha``); a sequence stops at the first ``λ`` whose null is not rejected.
+``n_starts`` sequences start at doubling answered-set sizes, each at level
+``delta / n_starts`` (Bonferroni). The family-wise error is ≤ ``delta``, so the
 chosen threshold's risk on new exchangeable data is ≤ ``alpha`` with probability
 ≥ ``1 - delta`` (for the population risk; a finite test set adds its own sampling noise).
-Grid points answering fewer than ``ceil(log δ / log(1 − α))`` questions cannot be
-certified even with zero errors; the sequence starts after them (a data-dependent start
-that the 200-split test in ``tests/test_policy_risk.py`` checks empirically).
+The sequence starts at the first grid point answering at least :func:`start_size` (α, δ)
+questions (fewer cannot be certified with useful power); the start depends on the scores
+only, not on the labels (checked empirically by the 200-split test in
+``tests/test_policy_risk.py``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,25 @@ def binomial_p_value(k: int | np.ndarray, n: int | np.ndarray, alpha: float) -> 
     return np.where(n <= 0, 1.0, binom.cdf(k, np.maximum(n, 0), alpha))
 
 
+def start_size(alpha: float, delta: float, power: float = 0.5) -> int:
+    """Answered-set size at which the fixed sequence starts.
+
+    The smallest n at which the exact binomial test at level delta rejects ``risk > alpha``
+    with probability ≥ ``power`` when the true risk is alpha / 2. Starting at the very first
+    testable n ((1 − α)^n ≤ δ, about 22 for α = δ = 0.1) makes the sequence fragile: one
+    confident error among the first few answers ends it. Depends only on (α, δ), never on
+    the labels, so the Learn-then-Test guarantee is unaffected.
+    """
+    from scipy.stats import binom
+
+    for n in range(1, 5000):
+        k = np.arange(n + 1)
+        ok = k[binom.cdf(k, n, alpha) <= delta]
+        if ok.size and binom.cdf(ok.max(), n, alpha / 2) >= power:
+            return n
+    return 5000
+
+
 def counts_by_threshold(scores: np.ndarray, hallucinated: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each threshold λ in ``grid``: (answered count n_λ, hallucinated count k_λ) with score ≥ λ."""
     scores = np.asarray(scores, dtype=float)
@@ -88,6 +109,8 @@ class RiskController:
     alpha : target hallucination rate among answered questions (0 < alpha < 1).
     delta : allowed probability that the certificate is wrong (0 < delta < 1).
     grid : thresholds on the score, fixed in advance; defaults to :data:`DEFAULT_GRID`.
+    n_starts : number of fixed sequences (starting at doubling answered-set sizes), each
+        tested at level delta / n_starts.
 
     ``fit(scores, hallucinated)`` takes calibration scores (higher = more likely correct)
     and a boolean array (True = hallucinated) over questions the model answered (its own
@@ -96,10 +119,11 @@ class RiskController:
     ``n_answered_``, ``n_hallucinated_`` per grid point, ``certified_`` (bool).
     """
 
-    def __init__(self, alpha: float = 0.1, delta: float = 0.1, grid: np.ndarray | None = None):
+    def __init__(self, alpha: float = 0.1, delta: float = 0.1, grid: np.ndarray | None = None, n_starts: int = 3):
         self.alpha = alpha
         self.delta = delta
         self.grid = grid
+        self.n_starts = n_starts
 
     def fit(self, scores: np.ndarray, hallucinated: np.ndarray) -> RiskController:
         alpha = check_level("alpha", self.alpha)
@@ -120,19 +144,27 @@ class RiskController:
         self.n_hallucinated_ = k
         self.p_values_ = p
         self.upper_bounds_ = clopper_pearson_upper(k, n, delta)
-        # fixed-sequence testing: reject while p <= delta, stop at the first failure.
-        # The sequence starts at the first grid point with enough answered questions that
-        # zero errors could be certified ((1 - alpha)^n <= delta); before it, every null is
-        # untestable, so it is skipped rather than allowed to end the sequence.
-        self.min_answered_ = int(np.ceil(np.log(delta) / np.log(1.0 - alpha)))
+        # Fixed-sequence testing, started at several pre-set answered-set sizes (multi-start
+        # Learn-then-Test): sequence j starts at the first grid point answering at least
+        # start_j = start_size(α, δ/m) · 2^j questions and runs toward looser thresholds,
+        # rejecting while p ≤ δ/m and stopping at its first failure. Bonferroni over the m
+        # sequences keeps the family-wise error ≤ δ; several starts make the procedure robust
+        # to a few confident errors among the very first answers, which would end a single
+        # sequence at once.
+        m = self.n_starts
+        level = delta / m
+        base = start_size(alpha, level)
+        self.start_sizes_ = [base * 2**j for j in range(m)]
+        self.min_answered_ = base
         chosen = np.inf
-        for lam, n_lam, p_lam in zip(grid, n, p):
-            if n_lam < self.min_answered_:
-                continue
-            if p_lam <= delta:
-                chosen = float(lam)
-            else:
-                break
+        for start in self.start_sizes_:
+            for lam, n_lam, p_lam in zip(grid, n, p):
+                if n_lam < start:
+                    continue
+                if p_lam <= level:
+                    chosen = min(chosen, float(lam)) if np.isfinite(chosen) else float(lam)
+                else:
+                    break
         self.threshold_ = chosen
         self.certified_ = bool(np.isfinite(chosen))
         return self
