@@ -135,7 +135,8 @@ def part_cascade(args) -> dict:
     from nescio.policy.guard import Guard
     from nescio.types import GenerationConfig
 
-    guard_dir = RUNS / "builtin" / "smollm2-135m-instruct" / "guard"
+    a = args.cascade_alpha
+    guard_dir = RUNS / ("builtin" if a == 0.1 else f"builtin-alpha{a}") / "smollm2-135m-instruct" / "guard"
     if not (guard_dir / "guard.json").is_file():
         return {"cascade": {"skipped": "run --part builtin first (needs its fitted guard)"}}
     lm = load_model(args.model)
@@ -148,7 +149,7 @@ def part_cascade(args) -> dict:
     parts = {}
     k = args.samples
     sample_cfg = GenerationConfig(max_new_tokens=guard.generation_config_.max_new_tokens, n_samples=k)
-    cas = Cascade(band_floor=args.band_floor, alpha=0.1, delta=0.1)
+    cas = Cascade(band_floor=args.band_floor, alpha=a, delta=0.1)
     sampled_passes, greedy_tokens = [], []
     for split, gens in greedy.items():
         d = guard.decide_generations(gens)
@@ -172,8 +173,8 @@ def part_cascade(args) -> dict:
     mean_sample_passes = float(np.mean(sampled_passes)) if sampled_passes else 0.0
     greedy_passes = float(np.mean(greedy_tokens))
     share = float(band.mean())
-    return {"cascade": {
-        "k_samples": k, "band_floor": args.band_floor, "sampling_signals": list(DEFAULT_SAMPLING_SIGNALS),
+    return {f"cascade_alpha{a}": {
+        "alpha": a, "k_samples": k, "band_floor": args.band_floor, "sampling_signals": list(DEFAULT_SAMPLING_SIGNALS),
         "share_sampled_test": share,
         "share_sampled_all_splits": float(np.mean(np.concatenate([parts[s][6] for s in parts]))),
         "cheap_only_guard_test": cheap_t, "cascade_guard_test": cascade_t,
@@ -197,6 +198,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--samples", type=int, default=5, help="K sampled answers in the cascade band")
     ap.add_argument("--band-floor", type=float, default=0.15)
+    ap.add_argument("--cascade-alpha", type=float, default=0.1, help="α of the builtin guard the cascade extends")
     ap.add_argument("--results", type=Path, default=RESULTS, help="results file (parts merge into it)")
     args = ap.parse_args()
     parts = args.part or ["builtin", "cost", "shift"]
