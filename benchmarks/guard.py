@@ -62,7 +62,8 @@ def part_builtin(args) -> dict:
         "builtin": _summary(res) | {"wall_s": wall},
         "alpha_sweep_builtin": sweep,
         "targets_builtin": {
-            "realised_risk_le_alpha": {"value": g["realised_risk"], "target": 0.1, "met": g["realised_risk"] <= 0.1},
+            "realised_risk_le_alpha": {"value": g["realised_risk"], "target": 0.1,
+                                       "met": "vacuous: nothing answered" if g["realised_risk"] is None else g["realised_risk"] <= 0.1},
             "kept_ge_0.70": {"value": g["kept"], "target": 0.7, "met": (g["kept"] or 0) >= 0.7},
             "unanswerable_abstained_ge_0.95": {"value": tg["unanswerable_abstained"], "target": 0.95,
                                                "met": (tg["unanswerable_abstained"] or 0) >= 0.95},
@@ -85,7 +86,8 @@ def part_shift(args) -> dict:
         res = evaluate(args.model, f"{fmt}:{path}", RUNS / name, train_bench="builtin", alpha=0.1, delta=0.1,
                        eval_limit=args.shift_limit, generations_dir=RUNS / "generations")
         g = res["guarded"]
-        out[name] = _summary(res) | {"guarantee_held": g["realised_risk"] <= 0.1}
+        out[name] = _summary(res) | {"guarantee_held": "vacuous: nothing answered" if g["realised_risk"] is None
+                                     else g["realised_risk"] <= 0.1}
     return {"shift": out}
 
 

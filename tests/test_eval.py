@@ -138,5 +138,6 @@ def test_nescio_eval_end_to_end_on_smollm2(tmp_path):
     assert res["n"] == 16 and res["model"] == "smollm2-135m-instruct"
     raw = res["raw"]
     assert raw["correct"] + raw["hallucinated"] + raw["abstained"] == pytest.approx(1.0, abs=1e-5)
-    assert 0.0 <= res["guarded"]["realised_risk"] <= 1.0
+    rr = res["guarded"]["realised_risk"]
+    assert rr is None or 0.0 <= rr <= 1.0  # None: nothing answered
     assert "data:image/png;base64," in (out / "report.html").read_text()

@@ -99,8 +99,8 @@ def tally(actions: np.ndarray, outcomes: np.ndarray) -> dict[str, float]:
         "kept_incl_hedged": (correct.sum() + (hed & (outcomes == "correct")).sum()) / raw_correct
         if raw_correct
         else float("nan"),
-        "realised_risk": halluc.sum() / ans.sum() if ans.sum() else 0.0,
-        "hedged_risk": (hed & (outcomes == "hallucinated")).sum() / hed.sum() if hed.sum() else 0.0,
+        "realised_risk": halluc.sum() / ans.sum() if ans.sum() else float("nan"),
+        "hedged_risk": (hed & (outcomes == "hallucinated")).sum() / hed.sum() if hed.sum() else float("nan"),
     }
 
 
