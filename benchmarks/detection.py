@@ -121,7 +121,7 @@ def cached_generate(lm, questions, config, cache_dir: Path, *, chunk: int = 32, 
 
 
 # ----------------------------------------------------------------- question sets
-def cross_sets(shared: Path, limit: int, seed: int = 0) -> dict[str, list]:
+def cross_sets(shared: Path, limit: int, seed: int = 0, set_limits: dict | None = None) -> dict[str, list]:
     from nescio.data import load_file
 
     files = {
@@ -135,7 +135,8 @@ def cross_sets(shared: Path, limit: int, seed: int = 0) -> dict[str, list]:
         if not all(p.is_file() for _, p in parts):
             print(f"skip {name}: data not found under {shared}", file=sys.stderr)
             continue
-        per = limit // len(parts) if limit else None
+        n = (set_limits or {}).get(name, limit)
+        per = n // len(parts) if n else None
         qs = []
         for fmt, path in parts:
             rows = load_file(fmt, path)
@@ -157,15 +158,30 @@ def labels_of(generations):
     return y, outcomes
 
 
-def score_table(table, y, names):
+def auroc_ci(v, y, n_boot: int = 1000, seed: int = 0) -> list[float]:
+    """95% percentile-bootstrap interval of the AUROC (resampling questions)."""
+    from nescio.evaluate.metrics import auroc
+
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, y.size, y.size)
+        a = auroc(v[idx], y[idx])
+        if a == a:
+            vals.append(a)
+    return [float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))] if vals else [float("nan")] * 2
+
+
+def score_table(table, y, names, mask=None):
     from nescio.evaluate.metrics import aurc, auroc, prr
 
     rows = {}
     for n in names:
         v = np.asarray(table.values[n], dtype=float)
-        keep = ~np.isnan(y) & ~np.isnan(v)
+        keep = ~np.isnan(y) & ~np.isnan(v) & (True if mask is None else mask)
         rows[n] = {
             "auroc": auroc(v[keep], y[keep]),
+            "auroc_ci95": auroc_ci(v[keep], y[keep]),
             "prr": prr(v[keep], 1 - y[keep]),
             "aurc": aurc(v[keep], y[keep]),
             "n_scored": int(keep.sum()),
@@ -182,14 +198,33 @@ def _subset(questions: list, limit: int, seed: int = 0) -> list:
     return [q for i, q in enumerate(questions) if i in keep]
 
 
+def fit_probes(train, y_train, se_train, layers):
+    """Fit every probe on the train split only. Returns (probes by signal name, unanswerable probe)."""
+    from nescio.signals import HNeuronProbe, KnownEntityDirection, ResidualProbe, SemanticEntropyProbe
+
+    probes = {
+        "probe_last_prompt": ResidualProbe("last_prompt", layers=layers).fit(train, y_train),
+        "probe_answer_first": ResidualProbe("answer_first", layers=layers).fit(train, y_train),
+        "probe_answer_mean": ResidualProbe("answer_mean", layers=layers).fit(train, y_train),
+        "semantic_entropy_probe": SemanticEntropyProbe("last_prompt", layers=layers).fit(train, se_train),
+        "h_neurons": HNeuronProbe().fit(train, y_train),
+    }
+    # known-entity direction: unknown = fabricated entity or answered wrongly; known = answered correctly
+    unknown = np.array([1.0 if g.question.category == "fabricated" or (g.question.answerable and y == 1)
+                        else 0.0 if y == 0 else np.nan for g, y in zip(train, y_train)])
+    probes["entity_direction"] = KnownEntityDirection(layers=layers).fit(train, unknown)
+    sep_label = np.array([1.0 if g.question.category in UNANSWERABLE_FOR_SEPARATION
+                          else 0.0 if g.question.category.startswith("fact/") else np.nan for g in train])
+    return probes, ResidualProbe("last_prompt", layers=layers).fit(train, sep_label)
+
+
 def run_model(spec: str, args, results: dict) -> None:
     import torch
 
     from nescio.data import builtin_questions
     from nescio.evaluate.metrics import auroc
     from nescio.models import load_model
-    from nescio.signals import (HNeuronProbe, KnownEntityDirection, ResidualProbe, SemanticEntropyProbe,
-                                capture_needs, compute_signals, list_signals, save_probe, signal_info)
+    from nescio.signals import capture_needs, compute_signals, list_signals, load_probe, save_probe, signal_info
     from nescio.signals.sampling import semantic_entropies
     from nescio.types import GenerationConfig
 
@@ -220,29 +255,24 @@ def run_model(spec: str, args, results: dict) -> None:
     # ---- fit probes on the train split only
     t0 = time.perf_counter()
     layers = list(range(lm.n_layers))[:: args.layer_stride]
-    probes = {
-        "probe_last_prompt": ResidualProbe("last_prompt", layers=layers).fit(train, y_train),
-        "probe_answer_first": ResidualProbe("answer_first", layers=layers).fit(train, y_train),
-        "probe_answer_mean": ResidualProbe("answer_mean", layers=layers).fit(train, y_train),
-        "semantic_entropy_probe": SemanticEntropyProbe("last_prompt", layers=layers).fit(train, se_train),
-        "h_neurons": HNeuronProbe().fit(train, y_train),
-    }
-    unknown = np.array([1.0 if g.question.category == "fabricated" or (g.question.answerable and y == 1)
-                        else 0.0 if y == 0 else np.nan for g, y in zip(train, y_train)])
-    probes["entity_direction"] = KnownEntityDirection(layers=layers).fit(train, unknown)
-    sep_label = np.array([1.0 if g.question.category in UNANSWERABLE_FOR_SEPARATION
-                          else 0.0 if g.question.category.startswith("fact/") else np.nan for g in train])
-    unanswerable_probe = ResidualProbe("last_prompt", layers=layers).fit(train, sep_label)
-    fit_seconds = time.perf_counter() - t0
     probe_dir = Path(args.cache_dir) / spec / "probes"
-    for name, p in {**probes, "unanswerable_last_prompt": unanswerable_probe}.items():
-        save_probe(p, probe_dir / name)
+    saved = [*probe_names, "unanswerable_last_prompt"]
+    reused = args.reuse_probes and all((probe_dir / n / "probe.json").is_file() for n in saved)
+    if reused:
+        # probes fitted on this train split by an earlier run; they reload bit-identically
+        probes = {n: load_probe(probe_dir / n) for n in probe_names}
+        unanswerable_probe = load_probe(probe_dir / "unanswerable_last_prompt")
+    else:
+        probes, unanswerable_probe = fit_probes(train, y_train, se_train, layers)
+        for name, p in {**probes, "unanswerable_last_prompt": unanswerable_probe}.items():
+            save_probe(p, probe_dir / name)
+    fit_seconds = time.perf_counter() - t0
     h = probes["h_neurons"]
     model_res = {
         "model": spec, "model_id": lm.model_id, "n_layers": lm.n_layers, "samples_K": K,
         "max_new_tokens": args.max_new_tokens, "probe_candidate_layers": layers,
         "se_probe_train_questions": int(np.sum(~np.isnan(se_train))), "se_threshold": probes["semantic_entropy_probe"].threshold_,
-        "probe_fit_seconds": fit_seconds,
+        "probe_fit_seconds": fit_seconds, "probes_reused_from_earlier_run": reused,
         "probes": {n: {"layer": getattr(p, "layer_", None), "C": getattr(p, "C_", None),
                        "train_cv_auroc": getattr(p, "cv_auroc_", None)} for n, p in probes.items()},
         "h_neurons": {"count": len(h.h_neurons_), "share_of_all_neurons": h.h_neuron_share_,
@@ -289,7 +319,8 @@ def run_model(spec: str, args, results: dict) -> None:
     sets = {"builtin_test": (test_q, cfg_test)}
     shared = Path(args.shared)
     if shared.is_dir() and not args.no_cross:
-        for name, qs in cross_sets(shared, args.limit).items():
+        set_limits = {k: int(v) for k, v in (x.split("=") for x in args.set_limit)}
+        for name, qs in cross_sets(shared, args.limit, set_limits=set_limits).items():
             sets[name] = (qs, cfg_cross)
     for set_name, (qs, cfg) in sets.items():
         gens, _ = cached_generate(lm, qs, cfg, cache / set_name, label=set_name)
@@ -315,6 +346,9 @@ def run_model(spec: str, args, results: dict) -> None:
                 entry["signals"][n]["wall_time_relative_to_greedy"] = wall_relative(n)
                 entry["signals"][n]["forward_passes_relative_to_greedy"] = (
                     1.0 + entry["signals"][n]["extra_forward_passes"] / greedy_passes)
+            if set_name == "builtin_test":  # the harder half: known-fact questions only (no unanswerables)
+                facts = np.array([g.question.category.startswith("fact/") for g in gens])
+                entry["signals_fact_questions_only"] = score_table(table, y, names, mask=facts)
             msp = entry["signals"]["sequence_nll"]["auroc"]
             entry["best_no_sampling_signal"] = {"name": best, "auroc": entry["signals"][best]["auroc"],
                                                 "msp_auroc": msp, "gain_over_msp": entry["signals"][best]["auroc"] - msp}
@@ -360,24 +394,42 @@ def markdown_table(results: dict) -> str:
     """The results as markdown: one AUROC / PRR table per model, plus cost and separation."""
     out = []
     for spec, m in results["models"].items():
-        graded = [s for s, v in m["sets"].items() if "signals" in v]
-        first = m["sets"][graded[0]]["signals"]
+        columns = {}
+        for s_name, v in m["sets"].items():
+            if "signals" in v:
+                columns[s_name] = v["signals"]
+            if "signals_fact_questions_only" in v:
+                columns[f"{s_name}, facts only"] = v["signals_fact_questions_only"]
+        graded = list(columns)
+        first = columns[graded[0]]
         out.append(f"**{spec}** — AUROC / PRR (hallucinated vs correct; n scored in the header). "
                    f"Best no-sampling signal chosen on train: `{m['selection_on_train']['best_no_sampling_signal']}`.\n")
-        head = "| signal | " + " | ".join(
-            f"{s} (n={max(r['n_scored'] for r in m['sets'][s]['signals'].values())})" for s in graded)
+        def n_label(col):
+            rows = [r for r in columns[col].values() if r["auroc"] == r["auroc"]]
+            return f"{col} (n={max(r['n_scored'] for r in rows)})" if rows else col
+
+        head = "| signal | " + " | ".join(n_label(s) for s in graded)
         out.append(head + " | extra passes / q | passes × greedy | wall × greedy |")
         out.append("|---" * (len(graded) + 4) + "|")
         for n in first:
             cells = []
             for s in graded:
-                r = m["sets"][s]["signals"].get(n)
+                r = columns[s].get(n)
                 cells.append("–" if r is None or r["auroc"] != r["auroc"] else f"{r['auroc']:.3f} / {r['prr']:+.2f}")
             cost = first[n]
             out.append(f"| `{n}` | " + " | ".join(cells) +
                        f" | {cost['extra_forward_passes']:.1f} | {cost.get('forward_passes_relative_to_greedy', float('nan')):.2f}"
                        f" | {cost['wall_time_relative_to_greedy']:.2f} |")
         out.append("")
+        ci_rows = []
+        for s_name in graded:
+            for n in ("sequence_nll", m["selection_on_train"]["best_no_sampling_signal"]):
+                r = columns[s_name].get(n)
+                if r and "auroc_ci95" in r and r["auroc"] == r["auroc"]:
+                    lo, hi = r["auroc_ci95"]
+                    ci_rows.append(f"{s_name} `{n}` {r['auroc']:.3f} [{lo:.3f}, {hi:.3f}]")
+        if ci_rows:
+            out.append("AUROC with 95% bootstrap intervals: " + "; ".join(ci_rows) + ".\n")
         sep = {s: v["unanswerable_vs_known_auroc"] for s, v in m["sets"].items() if "unanswerable_vs_known_auroc" in v}
         if sep:
             out.append("Unanswerable-vs-known AUROC (no generation needed: read at the last prompt token / entity):\n")
@@ -407,6 +459,10 @@ def main() -> None:
                     help="train questions sampled for the semantic-entropy probe's labels (0 = all)")
     ap.add_argument("--layer-stride", type=int, default=3, help="probe candidate layers: every Nth layer")
     ap.add_argument("--timing-questions", type=int, default=16)
+    ap.add_argument("--set-limit", action="append", default=[], metavar="NAME=N",
+                    help="per-set question limit overriding --limit (e.g. triviaqa=300)")
+    ap.add_argument("--reuse-probes", action="store_true",
+                    help="load the probes an earlier run fitted on the same train split instead of refitting")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-cross", action="store_true", help="skip the ../shared data sets")
     ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
