@@ -79,6 +79,34 @@ def test_ask_answers_through_the_model(fitted, tiny):
     assert isinstance(d, Decision) and d.reason
 
 
+def test_precheck_abstains_before_generating(fitted, tiny, monkeypatch):
+    """A question the pre-check blocks gets only the one-token prefill pass, never a full answer."""
+    import copy
+
+    from nescio.policy import adapters
+
+    guard = copy.copy(fitted[0])
+    guard.model = tiny
+    calls = []
+    real_generate = adapters.generate
+
+    def counting_generate(model, questions, config, **kw):
+        calls.append((len(questions), config.max_new_tokens))
+        return real_generate(model, questions, config, **kw)
+
+    monkeypatch.setattr(adapters, "generate", counting_generate)
+    guard.precheck_threshold_ = 0.0  # squashed scores are in (0, 1): fires on everything
+    d = guard.ask("How old is the famous trapeze artist Nina Panickssery?")
+    assert d.abstained and d.answer is None and "before generating" in d.reason
+    assert calls == [(1, 1)]
+
+    calls.clear()
+    guard.precheck_threshold_ = 2.0  # finite but unreachable: never fires
+    d = guard.ask("What is the capital of France?")
+    assert "pre-check" not in d.reason
+    assert calls == [(1, 1), (1, guard.generation_config_.max_new_tokens)]
+
+
 @pytest.mark.parametrize("text, match", [("", "empty"), ("   ", "empty"), ("x" * 100_000, "characters long"), (None, "string")])
 def test_bad_questions(fitted, text, match):
     guard, _ = fitted

@@ -17,12 +17,12 @@ Decision order for one question:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from nescio.models.io import config_from_dict, config_to_dict
 from nescio.policy import adapters
 from nescio.policy.detector import Detector
 from nescio.policy.risk import RiskController, check_level
@@ -296,8 +296,31 @@ class Guard:
         if self.model is None:
             raise NescioError("this guard has no model attached; load it with Guard.load(dir, model)")
         questions = [Question(id=f"ask-{i}", text=check_question(t)) for i, t in enumerate(texts)]
-        gens = adapters.generate(self.model, questions, self.generation_config_, progress=progress)
-        return self.decisions(gens)
+        blocked = self._precheck_before_generating(questions)
+        todo = [q for q, b in zip(questions, blocked) if not b]
+        gens = adapters.generate(self.model, todo, self.generation_config_, progress=progress) if todo else []
+        answered = iter(self.decisions(gens))
+        return [self._precheck_decision() if b else next(answered) for b in blocked]
+
+    def _precheck_before_generating(self, questions: Sequence[Question]) -> list[bool]:
+        """Run the knowability pre-check on the prompt alone (one prefill, one token).
+
+        Questions it blocks are never generated for; the rest are generated as usual (their
+        prefill is repeated: one extra forward pass, against ``max_new_tokens`` saved for each
+        blocked question).
+        """
+        if not (self.precheck and np.isfinite(self.precheck_threshold_)):
+            return [False] * len(questions)
+        needs = adapters.capture_needs([PRECHECK_SIGNAL], probes=self.probes_)
+        config = GenerationConfig(max_new_tokens=1, capture=needs["capture"])
+        prefills = adapters.generate(self.model, questions, config, progress=False)
+        scores = adapters.signal_matrix(prefills, [PRECHECK_SIGNAL], self.probes_)[:, 0]
+        return [bool(f) for f in self._precheck_fired(scores)]
+
+    def _precheck_decision(self) -> Decision:
+        return Decision(text=ABSTAIN_TEXT, answer=None, abstained=True, hedged=False, p_correct=None,
+                        reason="pre-check: the question looks unknowable to the model (last-prompt probe); "
+                               "abstained before generating", signals={})
 
     def ask(self, text: str) -> Decision:
         """Answer one question, or abstain, with the reason and the signals behind it."""
@@ -331,7 +354,7 @@ class Guard:
             "precheck_threshold": _json_float(self.precheck_threshold_),
             "detector": det_meta,
             "probes": probes_meta,
-            "generation_config": _config_to_json(self.generation_config_),
+            "generation_config": config_to_dict(self.generation_config_),
             "fit_summary": self.fit_summary_,
         }
         if meta["params"]["signals"] is not None:
@@ -376,7 +399,7 @@ class Guard:
         guard.precheck_threshold_ = _from_json_float(meta["precheck_threshold"])
         guard.model_id_ = meta["model_id"]
         guard.model_spec_ = meta["model_spec"]
-        guard.generation_config_ = _config_from_json(meta["generation_config"])
+        guard.generation_config_ = config_from_dict(meta["generation_config"])
         guard.fit_summary_ = meta["fit_summary"]
         return guard
 
@@ -428,21 +451,3 @@ def _from_json_float(x):
     if x is None:
         return None
     return float(x)
-
-
-def _config_to_json(config: GenerationConfig) -> dict:
-    d = asdict(config)
-    d["capture"] = [
-        {"site": c.site, "layers": c.layers if isinstance(c.layers, str) else list(c.layers), "positions": list(c.positions)}
-        for c in config.capture
-    ]
-    return d
-
-
-def _config_from_json(d: dict) -> GenerationConfig:
-    d = dict(d)
-    d["capture"] = tuple(
-        CaptureSpec(c["site"], c["layers"] if isinstance(c["layers"], str) else tuple(c["layers"]), tuple(c["positions"]))
-        for c in d["capture"]
-    )
-    return GenerationConfig(**d)
