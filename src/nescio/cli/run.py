@@ -45,6 +45,15 @@ def _summary(results: dict, out: str) -> None:
         f"(incl. hedged {pct(t.get('known_fact_correct_kept_incl_hedged'))}); "
         f"detector AUROC {results['detector'].get('auroc') or float('nan'):.3f}"
     )
+    for r in runs:
+        g = r.get("guard", {})
+        if g.get("certified") is False:
+            console.print(
+                f"[yellow]{r['model']}: no answer threshold could be certified at α = {r['guarded']['alpha']} "
+                f"(δ = {r['guarded']['delta']}) on {g.get('n_calibration', '?')} calibration questions, so the "
+                "guard only hedges or abstains. Try a larger --alpha or more calibration data; the report's "
+                "risk–coverage curves show what each α would cost.[/]"
+            )
     console.print(f"report: [bold]{out}/report.html[/]  results: {out}/results.json  "
                   f"({results['timing']['total_s']:.0f} s)")
 
