@@ -296,13 +296,13 @@ class Guard:
         if self.model is None:
             raise NescioError("this guard has no model attached; load it with Guard.load(dir, model)")
         questions = [Question(id=f"ask-{i}", text=check_question(t)) for i, t in enumerate(texts)]
-        blocked = self._precheck_before_generating(questions)
+        blocked, scores = self._precheck_before_generating(questions)
         todo = [q for q, b in zip(questions, blocked) if not b]
         gens = adapters.generate(self.model, todo, self.generation_config_, progress=progress) if todo else []
         answered = iter(self.decisions(gens))
-        return [self._precheck_decision() if b else next(answered) for b in blocked]
+        return [self._precheck_decision(s) if b else next(answered) for b, s in zip(blocked, scores)]
 
-    def _precheck_before_generating(self, questions: Sequence[Question]) -> list[bool]:
+    def _precheck_before_generating(self, questions: Sequence[Question]) -> tuple[list[bool], list[float]]:
         """Run the knowability pre-check on the prompt alone (one prefill, one token).
 
         Questions it blocks are never generated for; the rest are generated as usual (their
@@ -310,17 +310,17 @@ class Guard:
         blocked question).
         """
         if not (self.precheck and np.isfinite(self.precheck_threshold_)):
-            return [False] * len(questions)
+            return [False] * len(questions), [float("nan")] * len(questions)
         needs = adapters.capture_needs([PRECHECK_SIGNAL], probes=self.probes_)
         config = GenerationConfig(max_new_tokens=1, capture=needs["capture"])
         prefills = adapters.generate(self.model, questions, config, progress=False)
         scores = adapters.signal_matrix(prefills, [PRECHECK_SIGNAL], self.probes_)[:, 0]
-        return [bool(f) for f in self._precheck_fired(scores)]
+        return [bool(f) for f in self._precheck_fired(scores)], [float(x) for x in scores]
 
-    def _precheck_decision(self) -> Decision:
+    def _precheck_decision(self, score: float) -> Decision:
         return Decision(text=ABSTAIN_TEXT, answer=None, abstained=True, hedged=False, p_correct=None,
                         reason="pre-check: the question looks unknowable to the model (last-prompt probe); "
-                               "abstained before generating", signals={})
+                               "abstained before generating", signals={PRECHECK_SIGNAL: score})
 
     def ask(self, text: str) -> Decision:
         """Answer one question, or abstain, with the reason and the signals behind it."""
