@@ -151,3 +151,17 @@ def test_fit_from_questions_with_splits(tiny, monkeypatch):
     assert guard.hedge_floor_ is None
     d = guard.ask("What is item 3?")
     assert not d.hedged
+
+
+def test_fit_accepts_the_calibration_method(tiny, monkeypatch):
+    """The calibration *method* is `calibrator=`; `calibration=` stays the question list."""
+    from nescio.policy import adapters
+
+    rng = np.random.default_rng(1)
+    monkeypatch.setattr(adapters, "grade_outcomes", lambda gens: np.array(
+        ["correct" if rng.uniform() < 0.5 else "hallucinated" for _ in gens], dtype=object))
+    qs = [Question(id=f"q{i}", text=f"What is item {i}?", answers=("x",), split="train" if i < 30 else "calibration")
+          for i in range(48)]
+    guard = Guard.fit(tiny, qs, alpha=0.4, delta=0.2, signals=CHEAP, precheck=False, hedge_alpha=None,
+                      calibrator="platt", max_new_tokens=4, progress=False)
+    assert guard.calibrator == "platt" and guard.detector_.calibration == "platt"

@@ -65,7 +65,7 @@ class Guard:
         (None disables hedging).
     precheck : use the last-prompt knowability probe to abstain before answering.
     precheck_alpha : allowed share of answerable questions among those the pre-check blocks.
-    detector : ``"logistic"`` or ``"boosting"``; calibration : ``"isotonic"`` or ``"platt"``.
+    detector : ``"logistic"`` or ``"boosting"``; calibrator : ``"isotonic"`` or ``"platt"`` (the calibration method).
     max_new_tokens : answer length budget.
     """
 
@@ -78,7 +78,7 @@ class Guard:
         precheck: bool = True,
         precheck_alpha: float = 0.05,
         detector: str = "logistic",
-        calibration: str = "isotonic",
+        calibrator: str = "isotonic",
         max_new_tokens: int = 24,
         random_state: int = 0,
     ):
@@ -89,7 +89,7 @@ class Guard:
         self.precheck = precheck
         self.precheck_alpha = precheck_alpha
         self.detector = detector
-        self.calibration = calibration
+        self.calibrator = calibrator
         self.max_new_tokens = max_new_tokens
         self.random_state = random_state
         self.model = None
@@ -184,7 +184,7 @@ class Guard:
         # 2. combiner on train (model's own abstentions left out), calibrator on calibration
         mt = ot != "abstained"
         mc = oc != "abstained"
-        self.detector_ = Detector(names, kind=self.detector, calibration=self.calibration, random_state=self.random_state)
+        self.detector_ = Detector(names, kind=self.detector, calibration=self.calibrator, random_state=self.random_state)
         self.detector_.fit(X_train[mt], ot[mt] == "correct")
         self.detector_.fit_calibration(X_cal[mc], oc[mc] == "correct")
         # 3. pre-check on calibration: block when the unknowability score is high, with
@@ -404,7 +404,7 @@ class Guard:
         return guard
 
 
-_PARAMS = ("alpha", "delta", "signals", "hedge_alpha", "precheck", "precheck_alpha", "detector", "calibration",
+_PARAMS = ("alpha", "delta", "signals", "hedge_alpha", "precheck", "precheck_alpha", "detector", "calibrator",
            "max_new_tokens", "random_state")
 
 
