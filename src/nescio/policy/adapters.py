@@ -84,7 +84,7 @@ def capture_needs(names: Sequence[str], probes: dict | None = None, n_layers: in
     Unfitted probes capture the layers their cross-validation will search
     (:func:`probe_layer_subset` of ``n_layers``; every layer when ``n_layers`` is None);
     fitted ones only their chosen layer."""
-    from nescio.signals.registry import _merge_captures
+    from nescio.signals.registry import merge_captures
     from nescio.signals.registry import capture_needs as registry_needs
 
     probes = probes or {}
@@ -99,7 +99,7 @@ def capture_needs(names: Sequence[str], probes: dict | None = None, n_layers: in
                 if n_layers:
                     est.layers = probe_layer_subset(range(n_layers))
             captures.extend(est.capture_specs())
-    needs["capture"] = _merge_captures(captures)
+    needs["capture"] = merge_captures(captures)
     return needs
 
 

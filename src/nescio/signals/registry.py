@@ -105,7 +105,7 @@ def signal_info(name: str) -> SignalInfo:
     return SIGNALS[name]
 
 
-def _merge_captures(specs: Sequence[CaptureSpec]) -> tuple[CaptureSpec, ...]:
+def merge_captures(specs: Sequence[CaptureSpec]) -> tuple[CaptureSpec, ...]:
     """Merge capture requests: one spec per (site, layers), positions unioned; then specs of
     one site with the same positions get their layers unioned ("all" absorbs lists)."""
     by_layers: dict[tuple, list[str]] = {}
@@ -152,7 +152,7 @@ def capture_needs(
         k = int(n_samples)
     return {
         "n_samples": k,
-        "capture": _merge_captures(captures),
+        "capture": merge_captures(captures),
         "p_true": any(i.needs.p_true for i in infos),
         "verbal_confidence": any(i.needs.verbal_confidence for i in infos),
     }
