@@ -16,20 +16,18 @@ Decision order for one question:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from nescio.artifacts import read_artifact, write_artifact
 from nescio.models.io import config_from_dict, config_to_dict
 from nescio.policy import adapters
 from nescio.policy.detector import Detector
 from nescio.policy.risk import RiskController, check_level
 from nescio.policy.scoring import ABSTAIN, ABSTAIN_TEXT, ANSWER, HEDGE, BandPolicy
 from nescio.types import (
-    SCHEMA_VERSION,
-    CaptureSpec,
     Decision,
     Generation,
     GenerationConfig,
@@ -37,7 +35,7 @@ from nescio.types import (
     Question,
 )
 
-GUARD_SCHEMA = "nescio.guard/1"
+GUARD_SCHEMA_VERSION = 1
 MAX_QUESTION_CHARS = 4000
 DEFAULT_SIGNALS = adapters.DEFAULT_SIGNALS
 PRECHECK_SIGNAL = adapters.PRECHECK_SIGNAL
@@ -333,8 +331,6 @@ class Guard:
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
         """Write ``guard.json`` + ``guard.safetensors`` (+ one file pair per probe) to ``directory``."""
-        from safetensors.numpy import save_file
-
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -343,8 +339,6 @@ class Guard:
         for name, est in self.probes_.items():
             probes_meta[name] = adapters.save_probe(est, directory / "probes" / name)
         meta = {
-            "schema": GUARD_SCHEMA,
-            "schema_version": SCHEMA_VERSION,
             "model_id": self.model_id_,
             "model_spec": self.model_spec_,
             "params": {k: getattr(self, k) for k in _PARAMS},
@@ -359,9 +353,8 @@ class Guard:
         }
         if meta["params"]["signals"] is not None:
             meta["params"]["signals"] = list(meta["params"]["signals"])
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(directory / "guard.safetensors"))
-        (directory / "guard.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        return directory
+        return write_artifact(directory, "guard", artifact="guard", version=GUARD_SCHEMA_VERSION, meta=meta,
+                              arrays=arrays)
 
     @classmethod
     def load(cls, directory: str | Path, model=None) -> Guard:
@@ -369,18 +362,8 @@ class Guard:
 
         Pass ``model=None`` to load only the policy (for deciding on saved generations).
         """
-        from safetensors.numpy import load_file
-
         directory = Path(directory)
-        meta_path = directory / "guard.json"
-        if not meta_path.is_file():
-            raise NescioError(f"no guard in {str(directory)!r}: guard.json missing")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise NescioError(f"{meta_path}: not valid JSON ({exc.msg})") from None
-        if meta.get("schema") != GUARD_SCHEMA:
-            raise NescioError(f"{meta_path}: schema {meta.get('schema')!r} not supported; accepted: {GUARD_SCHEMA}")
+        meta, arrays = read_artifact(directory, "guard", artifact="guard", version=GUARD_SCHEMA_VERSION)
         guard = cls(**meta["params"])
         if model is not None:
             model = adapters.ensure_model(model)
@@ -390,7 +373,6 @@ class Guard:
                     f"({meta['model_id']}), not {model.spec!r} ({model.model_id}); fit a guard for this model"
                 )
             guard.model = model
-        arrays = load_file(str(directory / "guard.safetensors"))
         guard.detector_ = Detector.from_state(meta["detector"], arrays)
         guard.probes_ = {name: adapters.load_probe(name, directory / "probes" / name, pm) for name, pm in meta["probes"].items()}
         guard.signal_names_ = tuple(meta["signals"])

@@ -16,7 +16,6 @@ never executes code, and a reloaded probe gives bit-identical scores.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.types import SCHEMA_VERSION, Generation, NescioError, activation_key
+from nescio.artifacts import read_artifact, write_artifact
+from nescio.types import Generation, NescioError, activation_key
 
 PROBE_SCHEMA_VERSION = 1
 
@@ -93,42 +93,25 @@ def register_probe_class(cls):
 
 def save_probe(probe, directory: str | os.PathLike) -> Path:
     """Save a fitted probe as safetensors + JSON into ``directory``; returns the directory."""
-    from safetensors.numpy import save_file
-
     arrays, state = probe._get_state()
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    save_file({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()}, str(d / "probe.safetensors"))
-    meta = {
-        "schema_version": PROBE_SCHEMA_VERSION,
-        "nescio_schema_version": SCHEMA_VERSION,
-        "class": type(probe).__name__,
-        "params": probe.get_params(),
-        "state": state,
-    }
-    (d / "probe.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-    return d
+    return write_artifact(
+        directory, "probe", artifact="probe", version=PROBE_SCHEMA_VERSION,
+        meta={"class": type(probe).__name__, "params": probe.get_params(), "state": state},
+        arrays={k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()},
+    )
 
 
 def load_probe(directory: str | os.PathLike):
     """Load a probe saved by :func:`save_probe` (no code is executed)."""
-    from safetensors.numpy import load_file
-
     from nescio.signals import entity, neurons, probes  # noqa: F401  (register the classes)
 
-    d = Path(directory)
-    if not (d / "probe.json").is_file() or not (d / "probe.safetensors").is_file():
-        raise NescioError(f"{d} is not a saved probe (expected probe.json and probe.safetensors)")
-    meta = json.loads((d / "probe.json").read_text())
-    if meta.get("schema_version") != PROBE_SCHEMA_VERSION:
-        raise NescioError(f"{d}: probe schema version {meta.get('schema_version')} not supported "
-                          f"(this nescio reads {PROBE_SCHEMA_VERSION})")
+    meta, arrays = read_artifact(directory, "probe", artifact="probe", version=PROBE_SCHEMA_VERSION)
     cls = PROBE_CLASSES.get(meta["class"])
     if cls is None:
-        raise NescioError(f"{d}: unknown probe class {meta['class']!r}; accepted: {', '.join(PROBE_CLASSES)}")
+        raise NescioError(f"{directory}: unknown probe class {meta['class']!r}; accepted: {', '.join(PROBE_CLASSES)}")
     params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
     probe = cls(**params)
-    probe._set_state(load_file(str(d / "probe.safetensors")), meta["state"])
+    probe._set_state(arrays, meta["state"])
     return probe
 
 
