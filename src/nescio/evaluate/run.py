@@ -22,7 +22,7 @@ import numpy as np
 from nescio.policy import adapters
 from nescio.policy.guard import Guard
 from nescio.policy.risk import check_level
-from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
+from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, BandPolicy, confidence_target_score, raw_tally, tally
 from nescio.types import NescioError, Question
 
 RESULTS_SCHEMA = "nescio.results/1"
@@ -174,19 +174,18 @@ def _evaluate_one(
     outcomes = arr(te_g)
     actions = d["action"]
     records = []
-    msp = {n: i for i, n in enumerate(guard.signal_names_)}
+    signal_index = {n: i for i, n in enumerate(guard.signal_names_)}
     for i, g in enumerate(te_g):
         q = g.question
-        seq_nll = float(-np.sum(g.token_logprobs)) if g.token_logprobs else None
         records.append({
             "id": q.id, "question": q.text, "category": q.category, "answerable": q.answerable,
             "gold": " | ".join(q.answers[:3]), "answer": g.text.strip(), "outcome": outcomes[i],
             "action": str(actions[i]), "p_correct": float(d["p_correct"][i]), "score": float(d["score"][i]),
             "precheck_fired": bool(d["precheck_fired"][i]), "model_abstained": bool(d["model_abstained"][i]),
             "reason": str(d["reason"][i]),
-            "shown": {ANSWER: g.text.strip(), HEDGE: f"I'm not sure, but it may be: {g.text.strip()}"}.get(str(actions[i]), "I don't know."),
+            "shown": BandPolicy.render(str(actions[i]), g.text.strip()),
             "msp_prob": float(np.exp(np.mean(g.token_logprobs))) if g.token_logprobs else None,
-            "signals": {n: (None if not np.isfinite(d["signals"][i, j]) else float(d["signals"][i, j])) for n, j in msp.items()},
+            "signals": {n: (None if not np.isfinite(d["signals"][i, j]) else float(d["signals"][i, j])) for n, j in signal_index.items()},
         })
     m = outcomes != "abstained"
     correct = (outcomes == "correct").astype(float)

@@ -59,7 +59,9 @@ class BandPolicy:
         out[s >= self.threshold] = ANSWER
         return out
 
-    def render(self, action: str, answer: str) -> str:
+    @staticmethod
+    def render(action: str, answer: str) -> str:
+        """What the user sees for ``action``: the answer, the hedged answer, or the refusal."""
         if action == ANSWER:
             return answer
         if action == HEDGE:
