@@ -137,12 +137,17 @@ def test_unfitted_guard_and_bad_guard_dir(tmp_path):
         Guard.load(tmp_path)
 
 
-def test_fit_from_questions_with_splits(tiny, monkeypatch):
+@pytest.fixture
+def random_outcomes(monkeypatch):
+    """Grade generations as correct/hallucinated at random (the tiny model's answers are noise)."""
     from nescio.policy import adapters
 
     rng = np.random.default_rng(1)
     monkeypatch.setattr(adapters, "grade_outcomes", lambda gens: np.array(
         ["correct" if rng.uniform() < 0.5 else "hallucinated" for _ in gens], dtype=object))
+
+
+def test_fit_from_questions_with_splits(tiny, random_outcomes):
     qs = [Question(id=f"q{i}", text=f"What is item {i}?", answers=("x",), split="train" if i < 30 else "calibration")
           for i in range(60)]
     guard = Guard.fit(tiny, qs, alpha=0.4, delta=0.2, signals=CHEAP, precheck=False, hedge_alpha=None,
@@ -153,13 +158,8 @@ def test_fit_from_questions_with_splits(tiny, monkeypatch):
     assert not d.hedged
 
 
-def test_fit_accepts_the_calibration_method(tiny, monkeypatch):
+def test_fit_accepts_the_calibration_method(tiny, random_outcomes):
     """The calibration *method* is `calibrator=`; `calibration=` stays the question list."""
-    from nescio.policy import adapters
-
-    rng = np.random.default_rng(1)
-    monkeypatch.setattr(adapters, "grade_outcomes", lambda gens: np.array(
-        ["correct" if rng.uniform() < 0.5 else "hallucinated" for _ in gens], dtype=object))
     qs = [Question(id=f"q{i}", text=f"What is item {i}?", answers=("x",), split="train" if i < 30 else "calibration")
           for i in range(48)]
     guard = Guard.fit(tiny, qs, alpha=0.4, delta=0.2, signals=CHEAP, precheck=False, hedge_alpha=None,

@@ -99,7 +99,6 @@ def _sample_sorted(sp: Any, si: Any, u: Any, top_p: float) -> Any:
 def _nucleus_sample(probs: Any, u: Any, top_p: float) -> Any:
     """Top-p sampling with uniforms ``u``; exact, but sorts the full vocabulary only for rows
     whose nucleus is not inside the top ``NUCLEUS_CANDIDATES`` tokens (a full sort is ~30x slower)."""
-    import torch
 
     k = min(NUCLEUS_CANDIDATES, probs.shape[-1])
     sp, si = probs.topk(k, dim=-1)

@@ -51,23 +51,22 @@ def format_question(tokenizer: Any, prompt_format: str, question_text: str) -> s
     return fewshot_prefix() + f"Question: {question_text}\nAnswer:"
 
 
+def _judge_prompt(tokenizer: Any, prompt_format: str, question_text: str, answer: str, ask: str, cue: str) -> str:
+    """The model is shown its own answer, asked ``ask``, and reads its reply after ``cue``."""
+    body = f"Question: {question_text}\nProposed answer: {answer.strip()}\n{ask}"
+    if prompt_format == "chat":
+        return _chat(tokenizer, body, system=None) + cue
+    return body + "\n" + cue
+
+
 def format_p_true(tokenizer: Any, prompt_format: str, question_text: str, answer: str) -> str:
     """P(True) prompt (Kadavath et al. 2022): the next token is read for True/False mass."""
-    body = (
-        f"Question: {question_text}\nProposed answer: {answer.strip()}\n"
-        "Is the proposed answer correct? Answer True or False."
-    )
-    if prompt_format == "chat":
-        return _chat(tokenizer, body, system=None) + "Answer:"
-    return body + "\nAnswer:"
+    return _judge_prompt(tokenizer, prompt_format, question_text, answer,
+                         "Is the proposed answer correct? Answer True or False.", "Answer:")
 
 
 def format_verbal_confidence(tokenizer: Any, prompt_format: str, question_text: str, answer: str) -> str:
     """Ask for a 0–100 confidence that the proposed answer is correct."""
-    body = (
-        f"Question: {question_text}\nProposed answer: {answer.strip()}\n"
-        "How confident are you that the proposed answer is correct? Reply with a number from 0 to 100."
-    )
-    if prompt_format == "chat":
-        return _chat(tokenizer, body, system=None) + "Confidence (0-100):"
-    return body + "\nConfidence (0-100):"
+    return _judge_prompt(tokenizer, prompt_format, question_text, answer,
+                         "How confident are you that the proposed answer is correct? Reply with a number from 0 to 100.",
+                         "Confidence (0-100):")

@@ -31,7 +31,7 @@ from nescio.signals.features import (
     training_summary,
 )
 from nescio.signals.registry import SignalNeeds, register_signal
-from nescio.types import CaptureSpec, Generation, NescioError
+from nescio.types import CaptureSpec, NescioError
 
 PROBE_POSITIONS = ("last_prompt", "answer_first", "answer_mean", "prompt_mean", "entity_last")
 
