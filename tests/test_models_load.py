@@ -111,3 +111,23 @@ def test_smollm2_answers_paris_with_finite_logprobs(smollm2):
     n_fed = len(g.token_ids) - (g.stop_reason == "max_tokens")
     assert g.activations["mlp_act/3/answer"].shape == (n_fed, 1536)
     assert np.isfinite(g.activations["mlp_act/3/answer_mean"].astype(np.float32)).all()
+
+
+@pytest.mark.slow
+def test_a_load_failure_that_is_not_corruption_keeps_the_cache(smollm2, monkeypatch):
+    """An error while loading a sound cache entry (bad device, out of memory) is raised as is;
+    the entry is not deleted and re-dequantised."""
+    from nescio.models import load as load_module
+
+    digest = smollm2.model_id.split(":", 1)[1]
+    directory = cache.entry_dir(f"gguf-{digest[:32]}")
+    assert cache.is_complete(directory), "the smollm2 fixture should have left a cache entry"
+    written = (directory / cache.MANIFEST).stat().st_mtime_ns
+
+    def failing_load(*args, **kwargs):
+        raise RuntimeError("simulated out of memory")
+
+    monkeypatch.setattr(load_module, "_load_hf", failing_load)
+    with pytest.raises(RuntimeError, match="simulated out of memory"):
+        load_model("smollm2-135m-instruct")
+    assert (directory / cache.MANIFEST).stat().st_mtime_ns == written  # not deleted and rebuilt

@@ -296,7 +296,13 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format:
         directory, digest = _gguf_to_cache(gguf_path)
         try:
             model, tokenizer = _load_hf(str(directory), device, local_only=True)
-        except Exception:  # noqa: BLE001 - a damaged entry that passed the size check: rebuild once
+        except Exception:  # noqa: BLE001
+            # Rebuild only an entry whose files fail their hashes; any other failure (a bad
+            # device, out of memory) is re-raised and leaves a good cache in place.
+            from nescio.models import cache
+
+            if cache.is_complete(directory, verify_hashes=True):
+                raise
             shutil.rmtree(directory, ignore_errors=True)
             directory, digest = _gguf_to_cache(gguf_path)
             model, tokenizer = _load_hf(str(directory), device, local_only=True)
