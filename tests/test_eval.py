@@ -141,3 +141,19 @@ def test_nescio_eval_end_to_end_on_smollm2(tmp_path):
     rr = res["guarded"]["realised_risk"]
     assert rr is None or 0.0 <= rr <= 1.0  # None: nothing answered
     assert "data:image/png;base64," in (out / "report.html").read_text()
+
+
+def test_questions_the_guard_was_fitted_on_are_not_evaluated(tmp_path):
+    """--train-bench and --bench may overlap; the overlap is left out of the evaluation, with a warning."""
+    import json
+
+    from nescio.evaluate.run import question_sets
+
+    fit = [{"question": f"What is fact {i}?", "answers": ["x"]} for i in range(20)]
+    other = [{"question": f"What is other fact {i}?", "answers": ["y"]} for i in range(5)]
+    (tmp_path / "fit.jsonl").write_text("\n".join(json.dumps(r) for r in fit))
+    (tmp_path / "bench.jsonl").write_text("\n".join(json.dumps(r) for r in fit[:3] + other))
+    with pytest.warns(UserWarning, match="3 questions"):
+        train, cal, test = question_sets(f"jsonl:{tmp_path / 'bench.jsonl'}", f"jsonl:{tmp_path / 'fit.jsonl'}")
+    assert len(train) + len(cal) == 20
+    assert sorted(q.text for q in test) == sorted(r["question"] for r in other)

@@ -68,7 +68,13 @@ def question_sets(
         train, cal, test = parts["train"], parts["calibration"], parts["test"]
     else:
         parts = _split(list(load_questions(train_bench)), {"train": 0.6, "calibration": 0.4})
-        train, cal, test = parts["train"], parts["calibration"], bench_q
+        train, cal = parts["train"], parts["calibration"]
+        # never evaluate on a question the guard was fitted on (e.g. --train-bench builtin --bench builtin)
+        seen = {q.text.strip().lower() for q in train + cal}
+        test = [q for q in bench_q if q.text.strip().lower() not in seen]
+        if len(test) < len(bench_q):
+            warnings.warn(f"{len(bench_q) - len(test)} questions of {bench!r} are also in the training/calibration "
+                          f"questions of {train_bench!r}; they are left out of the evaluation", stacklevel=2)
     if not train or not cal or not test:
         raise NescioError(f"could not form train/calibration/evaluation sets from {bench!r} (train bench {train_bench!r})")
     return _limit(train, limit), _limit(cal, limit), _limit(_limit(test, limit), eval_limit)
