@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from nescio.policy.guard import Guard
+from nescio.types import NescioError
 
 
 def default_guard_dir(model_id: str) -> Path:
@@ -26,7 +27,11 @@ def default_guard(model: str = "smollm2-135m-instruct", guard_dir: str | Path | 
         return Guard.load(guard_dir, lm)
     d = default_guard_dir(str(lm.model_id))
     if (d / "guard.json").is_file():
-        return Guard.load(d, lm)
+        try:
+            return Guard.load(d, lm)
+        except NescioError as exc:  # written by another nescio version, or damaged: refit
+            if console is not None:
+                console.print(f"cached default guard not usable ({exc}); refitting")
     if console is not None:
         console.print(f"fitting a default guard for {lm.spec} on the built-in train/calibration splits "
                       f"(first use only; cached in {d}) …")
