@@ -172,10 +172,3 @@ class RiskController:
     def answer_mask(self, scores: np.ndarray) -> np.ndarray:
         """True where the score clears the fitted threshold."""
         return np.asarray(scores, dtype=float) >= self.threshold_
-
-
-def threshold_for_precision(
-    scores: np.ndarray, wrong: np.ndarray, alpha: float, delta: float, grid: np.ndarray | None = None
-) -> float:
-    """Convenience wrapper: the Learn-then-Test threshold for ``wrong`` rate ≤ alpha among ``score ≥ λ``."""
-    return RiskController(alpha, delta, grid).fit(scores, wrong).threshold_

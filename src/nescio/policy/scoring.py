@@ -34,12 +34,6 @@ def confidence_target_score(p_answered: np.ndarray, correct: np.ndarray, t: floa
     return float(score.mean()) if len(score) else 0.0
 
 
-def confidence_target_actions(p_correct: np.ndarray, t: float) -> np.ndarray:
-    """ANSWER where ``p > t`` else ABSTAIN."""
-    t = check_level("confidence target t", t)
-    return np.where(np.asarray(p_correct, dtype=float) > t, ANSWER, ABSTAIN)
-
-
 @dataclass(frozen=True)
 class BandPolicy:
     """Answer when ``score ≥ threshold``; hedge when ``floor ≤ score < threshold``; else abstain.

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
-import string
-import unicodedata
 from typing import Sequence
 
 import numpy as np
@@ -35,20 +32,10 @@ EMBEDDING_SIMILARITY = 0.9
 _EMBEDDINGS: dict[str, np.ndarray] = {}
 
 
-def _local_normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
 def answers_match(a: str, b: str) -> bool:
-    """Whether two answers agree after normalisation (the grader's ``answers_match``;
-    a SQuAD-style normaliser stands in when the grading module is not available)."""
-    try:
-        from nescio.grading import answers_match as grader_match
-    except ImportError:
-        return _local_normalize(a) == _local_normalize(b)
+    """Whether two answers agree after the grader's normalisation (:func:`nescio.grading.answers_match`)."""
+    from nescio.grading import answers_match as grader_match
+
     return bool(grader_match(a, b))
 
 
