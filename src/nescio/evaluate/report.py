@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nescio.evaluate.metrics import reliability_bins, risk_coverage_curve
+
 ROWS = [
     ("correct", "correct"),
     ("hallucinated", "hallucinated"),
@@ -51,14 +53,6 @@ def _fmt(x) -> str:
     return html.escape(str(x))
 
 
-def _risk_coverage(risk_score: np.ndarray, hallucinated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coverage and risk when answering the lowest-risk-score questions first."""
-    order = np.argsort(risk_score, kind="stable")
-    bad = hallucinated[order].astype(float)
-    k = np.arange(1, len(bad) + 1)
-    return k / len(bad), np.cumsum(bad) / k
-
-
 def _fig_risk_coverage(results: dict, records: list[dict], main_signals: list[str]):
     import matplotlib.pyplot as plt
 
@@ -69,10 +63,10 @@ def _fig_risk_coverage(results: dict, records: list[dict], main_signals: list[st
         for name in main_signals:
             vals = np.array([np.nan if r["signals"].get(name) is None else r["signals"][name] for r in rec], float)
             vals = np.where(np.isnan(vals), np.nanmax(vals) if np.isfinite(vals).any() else 0.0, vals)
-            cov, risk = _risk_coverage(vals, bad)
+            cov, risk = risk_coverage_curve(vals, bad)
             ax.plot(cov, risk, lw=1.2, label=name)
         p = np.array([r["score"] for r in rec], float)
-        cov, risk = _risk_coverage(-p, bad)
+        cov, risk = risk_coverage_curve(-p, bad)
         ax.plot(cov, risk, lw=2.4, color="black", label="detector")
         oracle_cov = np.linspace(1 / len(bad), 1, len(bad))
         n_good = (~bad).sum()
@@ -95,15 +89,8 @@ def _fig_reliability(results: dict, records: list[dict]):
     if rec:
         p = np.array([r["p_correct"] for r in rec], float)
         y = np.array([r["outcome"] == "correct" for r in rec], float)
-        edges = np.linspace(0, 1, 11)
-        idx = np.clip(np.digitize(p, edges) - 1, 0, 9)
-        xs, ys, ns = [], [], []
-        for b in range(10):
-            m = idx == b
-            if m.any():
-                xs.append(p[m].mean())
-                ys.append(y[m].mean())
-                ns.append(m.sum())
+        bins = [b for b in reliability_bins(p, y, n_bins=10) if b["count"]]
+        xs, ys, ns = ([b[k] for b in bins] for k in ("mean_confidence", "accuracy", "count"))
         ax.plot([0, 1], [0, 1], "k:", lw=1)
         ax.scatter(xs, ys, s=[12 + 2 * n for n in ns], color="tab:blue", zorder=3)
         ax.plot(xs, ys, color="tab:blue")
