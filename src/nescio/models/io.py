@@ -138,6 +138,14 @@ def _fsync_dir(path: Path) -> None:
 # ---------------------------------------------------------------- the store
 
 
+def _results_identity(info: RunInfo) -> tuple:
+    """What decides the generated rows: model, prompt and config (``batch_size`` does not:
+    left padding leaves results unchanged, so a resumed run may use another batch size)."""
+    config = config_to_dict(info.config)
+    config.pop("batch_size", None)
+    return info.model_id, info.prompt_format, info.prompt_template, json.dumps(config, sort_keys=True)
+
+
 class GenerationStore:
     """A resumable, append-only directory of generations (see the module docstring)."""
 
@@ -162,10 +170,10 @@ class GenerationStore:
         """Record ``info``; refuse to mix generations from another model or config."""
         existing = self.run_info()
         if existing is not None:
-            if existing.model_id != info.model_id or config_to_dict(existing.config) != config_to_dict(info.config):
+            if _results_identity(existing) != _results_identity(info):
                 raise NescioError(
-                    f"{self.directory} holds generations from model {existing.model_id} with another config; "
-                    "use a new output directory"
+                    f"{self.directory} holds generations from model {existing.model_id} with another prompt or "
+                    "config; use a new output directory"
                 )
             return
         self.directory.mkdir(parents=True, exist_ok=True)
