@@ -175,3 +175,13 @@ def test_answerable_without_gold_is_only_judged_for_abstention():
     g = grade(q, "About 50 years.")
     assert (g.outcome, g.evidence) == (Outcome.HALLUCINATED, "unverifiable: no gold answers")
     assert grade(q, "I don't know.").outcome == Outcome.ABSTAINED
+
+
+def test_hedged_answers_are_flagged_and_graded_by_what_they_assert():
+    paris = Question("h", "What is the capital of France?", ("Paris",))
+    g = grade(paris, "I'm not sure, but it may be: Paris")
+    assert (g.outcome, g.hedged) == (Outcome.CORRECT, True)
+    g = grade(paris, "I'm not sure, but it may be: Lyon")
+    assert (g.outcome, g.hedged) == (Outcome.HALLUCINATED, True)
+    assert grade(paris, "Paris").hedged is False
+    assert grade(paris, "I don't know.").hedged is False

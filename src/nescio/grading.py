@@ -408,15 +408,19 @@ def grade(question: Question, answer_text: str) -> Grade:
     span = answer_span(text)
     rest = text[text.find(span) + len(span):] if span in text else ""
     abstained = _ABSTENTION.search(_clean(span))
+    hedged = bool(abstained) and bool(
+        _HEDGE_AFTER_ASSERTION.search(_clean(span)[: abstained.start()])
+        or _ASSERT_AFTER.search(_clean(span)[abstained.end():] + " " + _clean(rest))
+    )
 
     if question.answerable and question.answers:
         alias = match_alias(question, span)
         if alias is not None:
-            return Grade(Outcome.CORRECT, alias, span)
+            return Grade(Outcome.CORRECT, alias, span, hedged=hedged)
 
     if abstained and _HEDGE_AFTER_ASSERTION.search(_clean(span)[: abstained.start()]):
         # "I'd rather have X, but I'm not sure ...": the answer came first, the hedge after it
-        return Grade(Outcome.HALLUCINATED, f"asserted before hedging: {abstained.group(0)}", span)
+        return Grade(Outcome.HALLUCINATED, f"asserted before hedging: {abstained.group(0)}", span, hedged=True)
     if abstained:
         after = _clean(span)[abstained.end():] + " " + _clean(rest)
         asserted = _ASSERT_AFTER.search(after)
@@ -424,8 +428,8 @@ def grade(question: Question, answer_text: str) -> Grade:
             if question.answerable and question.answers:
                 alias = match_alias(question, after)
                 if alias is not None:
-                    return Grade(Outcome.CORRECT, alias, span)
-            return Grade(Outcome.HALLUCINATED, f"asserted after abstaining: {asserted.group(0)}", span)
+                    return Grade(Outcome.CORRECT, alias, span, hedged=True)
+            return Grade(Outcome.HALLUCINATED, f"asserted after abstaining: {asserted.group(0)}", span, hedged=True)
         return Grade(Outcome.ABSTAINED, abstained.group(0), span)
 
     if question.category == "false_premise":

@@ -194,11 +194,17 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class Grade:
-    """An outcome plus the evidence: the alias or abstention phrase that decided it."""
+    """An outcome plus the evidence: the alias or abstention phrase that decided it.
+
+    ``hedged``: the answer asserts something while stating uncertainty ("I'm not sure, but
+    it may be: X", "X, but I'm not sure"); its outcome is still CORRECT or HALLUCINATED
+    by what it asserts.
+    """
 
     outcome: Outcome
     evidence: str = ""
     answer_span: str = ""
+    hedged: bool = False
 
 
 # ---------------------------------------------------------------- signals → decisions
