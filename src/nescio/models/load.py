@@ -76,6 +76,25 @@ class LoadedModel:
 # ---------------------------------------------------------------- load_model
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+MODEL_IDENTITY_FILE = "nescio_model.json"
+MODEL_IDENTITY_VERSION = 1
+
+
+def read_model_identity(directory: Path) -> dict | None:
+    """``nescio_model.json`` of a model directory written by a nescio trainer (its model_id
+    names the base model and the adapter hash; its prompt format is the base model's)."""
+    import json
+
+    path = Path(directory) / MODEL_IDENTITY_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise NescioError(f"{path}: not valid JSON ({exc})") from None
+    if data.get("schema_version") != MODEL_IDENTITY_VERSION or not isinstance(data.get("model_id"), str):
+        raise NescioError(f"{path}: schema version {data.get('schema_version')}; this nescio reads version {MODEL_IDENTITY_VERSION}")
+    return data
 _NAMED_FORMATS = {"smollm2-135m-instruct": "chat", "gemma3-270m": "fewshot"}
 _ACCEPTED = "an embedded name (smollm2-135m-instruct, gemma3-270m), a local HF model directory, a .gguf file, or a hub id"
 
@@ -267,7 +286,9 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format:
 
     - an embedded name: ``smollm2-135m-instruct`` (default; chat prompts) or
       ``gemma3-270m`` (base model; few-shot prompts);
-    - a local Hugging Face model directory;
+    - a local Hugging Face model directory (a directory written by a nescio trainer, with
+      ``nescio_model.json``, gets the id ``<base id>+lora-sha256:<adapter hash>`` and the
+      base model's prompt format);
     - a ``.gguf`` file: dequantised once to float32, then cached (see
       :mod:`nescio.models.cache`); ``model_id`` is ``gguf-sha256:<hex>``;
     - otherwise a hub id, loaded through the ordinary transformers path (needs network
@@ -311,8 +332,11 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format:
     elif path.is_dir():
         if not (path / "config.json").is_file():
             raise NescioError(f"{spec} is a directory without config.json; accepted: {_ACCEPTED}")
+        identity = read_model_identity(path)
         model, tokenizer = _load_hf(str(path.resolve()), device, local_only=True)
         model_id, name = f"path:{path.resolve()}", path.name
+        if identity is not None:  # a tuned model: base id + adapter hash, the base's prompt format
+            model_id, fmt = identity["model_id"], identity.get("prompt_format")
     else:
         if spec.startswith((".", "/", "~")) or spec.count("/") != 1:
             raise NescioError(f"unknown model {spec!r}; accepted: {_ACCEPTED}")
