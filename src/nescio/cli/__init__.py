@@ -22,12 +22,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from nescio.cli import data, models, run, theory
+    from nescio.cli import data, models, run, serve, theory
 
     app.add_typer(data.app, name="data", help="Question sets: list and show.")
     models.register(app)
     run.register(app)
     theory.register(app)
+    serve.register(app)
 
 
 _register()

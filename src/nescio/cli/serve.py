@@ -1,0 +1,37 @@
+"""`nescio serve` (owned by the serve area): an OpenAI-compatible server with the guard's decisions."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve_cmd(
+        model: str = typer.Option("smollm2-135m-instruct", help="Embedded name, HF dir, GGUF path or hub id."),
+        guard: Optional[str] = typer.Option(None, help="Guard directory fitted for this model (…/guard); "
+                                                       "without it the raw model is served."),
+        host: str = typer.Option("127.0.0.1", help="Address to bind (default: this machine only)."),
+        port: int = typer.Option(8000, help="Port."),
+        api_key: Optional[str] = typer.Option(None, help="Require 'Authorization: Bearer KEY' (default: "
+                                                         "$NESCIO_API_KEY; /health stays open)."),
+        max_batch: int = typer.Option(16, help="Requests per model batch."),
+        max_queue: int = typer.Option(256, help="Requests waiting at most; beyond it: 429 with Retry-After."),
+        timeout: float = typer.Option(120.0, help="Seconds a request may take from acceptance (then 504)."),
+        max_tokens_cap: int = typer.Option(512, help="Largest max_tokens a request may ask for."),
+        max_body: int = typer.Option(1_000_000, help="Largest request body in bytes (then 413)."),
+        served_model_name: Optional[str] = typer.Option(None, help="Model name clients send (default: --model)."),
+        threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice / OMP_NUM_THREADS)."),
+    ) -> None:
+        """Serve MODEL behind OpenAI's API; each answer carries the guard's decision (answer, hedge or
+        "I don't know"), P(correct) and the certified hallucination rate."""
+        from nescio.serve import ServeConfig, serve
+
+        config = ServeConfig(host=host, port=port, api_key=api_key or os.environ.get("NESCIO_API_KEY") or None,
+                             max_batch=max_batch, max_queue=max_queue, timeout_s=timeout,
+                             max_tokens_cap=max_tokens_cap, max_body_bytes=max_body,
+                             served_model_name=served_model_name)
+        serve(model, guard, config, threads=threads)

@@ -1,0 +1,355 @@
+"""The FastAPI application: OpenAI-compatible endpoints over one model and an optional guard.
+
+Endpoints: ``GET /v1/models`` (and ``/v1/models/{id}``), ``POST /v1/chat/completions``,
+``POST /v1/completions``, ``GET /health`` (never needs a key), ``GET /metrics``
+(Prometheus text). Errors are OpenAI's ``{"error": {"message", "type", "param", "code"}}``
+with statuses 400/401/404/413/429/500/503/504; a traceback is logged, never sent.
+
+FastAPI resolves handler annotations at import time, so this module imports fastapi at the
+top; it is itself imported only when a server is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nescio.serve.protocol import (
+    ChatRequest,
+    CompletionRequest,
+    RequestError,
+    check_unsupported,
+    sampling,
+    validation_message,
+)
+from nescio.types import NescioError
+
+log = logging.getLogger("nescio.serve")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Server limits and identity (``nescio serve`` options)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    max_batch: int = 16
+    max_queue: int = 256
+    timeout_s: float = 120.0  # per request, from acceptance to its answer → 504
+    max_body_bytes: int = 1_000_000  # → 413
+    max_tokens_cap: int = 512
+    max_prompt_chars: int = 16_000
+    served_model_name: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_batch", "max_queue", "max_body_bytes", "max_tokens_cap", "max_prompt_chars"):
+            if int(getattr(self, name)) < 1:
+                raise NescioError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.timeout_s > 0:
+            raise NescioError(f"timeout must be positive, got {self.timeout_s}")
+        if not 0 <= int(self.port) <= 65535:
+            raise NescioError(f"port must be between 0 and 65535, got {self.port}")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, type_: str | None = None, param: str | None = None,
+                 code: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
+        self.headers = headers or {}
+
+
+_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "invalid_request_error",
+          413: "invalid_request_error", 429: "rate_limit_error", 500: "server_error", 503: "server_error",
+          504: "timeout_error"}
+
+
+def error_response(status: int, message: str, type_: str | None = None, param: str | None = None,
+                   code: str | None = None, headers: dict | None = None):
+    body = {"error": {"message": message, "type": type_ or _TYPES.get(status, "invalid_request_error"),
+                      "param": param, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
+    """The ASGI app serving ``lm`` (a LoadedModel) guarded by ``guard`` (a fitted Guard, or None)."""
+    from nescio.serve import prompting, responses
+    from nescio.serve.engine import Draining, Engine, QueueFull
+    from nescio.serve.guarding import GuardView
+    from nescio.serve.metrics import Metrics
+
+    config = config or ServeConfig()
+    view = GuardView(guard) if guard is not None else None
+    if view is not None and str(getattr(guard, "model_id_", lm.model_id)) != str(lm.model_id):
+        raise NescioError(f"the guard was fitted for model {guard.model_id_}, not {lm.model_id}; fit a guard for this model")
+    model_name = config.served_model_name or lm.spec
+    metrics = Metrics()
+    engine = Engine(lm, view, max_batch=config.max_batch, max_queue=config.max_queue, on_batch=metrics.observe_batch)
+    metrics.bind(engine)
+    stats = {"accepted": 0, "answered": 0, "abandoned": 0}
+    created = int(time.time())
+    default_max_tokens = min(view.config.max_new_tokens if view else 256, config.max_tokens_cap)
+    text_of = responses.TokenText(lm.tokenizer)
+    key = config.api_key.encode() if config.api_key else None
+
+    @asynccontextmanager
+    async def lifespan(app):
+        engine.start()
+        yield
+        # uvicorn has waited for every open request; the worker finishes anything still queued
+        await asyncio.get_running_loop().run_in_executor(None, engine.stop)
+        log.info("nescio serve: drained; accepted %d requests, answered %d, abandoned by the client %d",
+                 stats["accepted"], stats["answered"], stats["abandoned"])
+
+    app = FastAPI(title="nescio", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine, app.state.stats, app.state.metrics = engine, stats, metrics
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.type, exc.param, exc.code, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        msg = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
+        return error_response(exc.status_code, msg)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        msg, param = validation_message(exc)
+        return error_response(400, msg, param=param)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception):
+        log.exception("internal error on %s", request.url.path)
+        return error_response(500, "internal server error; see the server log")
+
+    def check_auth(request: Request) -> None:
+        if key is None:
+            return
+        header = request.headers.get("authorization", "")
+        given = header[7:].strip().encode() if header[:7].lower() == "bearer " else b""
+        if not hmac.compare_digest(given, key):
+            raise ApiError(401, "missing or wrong API key: send 'Authorization: Bearer <key>'",
+                           code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+
+    async def read_json(request: Request) -> dict:
+        limit = config.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        too_big = declared.isdigit() and int(declared) > limit
+        chunks, size = [], 0
+        async for chunk in request.stream():  # read (and drop) the rest so the client sees the answer
+            size += len(chunk)
+            if size > limit:
+                too_big = True
+            if not too_big:
+                chunks.append(chunk)
+            if size > 16 * limit:
+                break
+        if too_big:
+            raise ApiError(413, f"request body is larger than {limit:,} bytes", code="request_too_large")
+        try:
+            body = json.loads(b"".join(chunks))
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "request body must be a JSON object")
+        return body
+
+    def parse(cls, body: dict):
+        try:
+            check_unsupported(body)
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            msg, param = validation_message(exc)
+            raise ApiError(400, msg, param=param) from None
+
+    def check_model(name: str) -> None:
+        if name != model_name:
+            raise ApiError(404, f"model {name!r} does not exist; accepted: {model_name!r}", param="model",
+                           code="model_not_found")
+
+    def resolve(req) -> tuple[Any, bool, float | None]:
+        s = sampling(req, default_max_tokens=default_max_tokens, max_tokens_cap=config.max_tokens_cap)
+        if view is None:
+            if s.alpha is not None:
+                raise RequestError("nescio.alpha needs a guard; this server serves the raw model", "nescio.alpha")
+            return s, False, None
+        return s, not s.raw, view.check_alpha(s.alpha)
+
+    async def wait(request: Request, job, endpoint: str):
+        deadline = job.enqueued + config.timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                engine.cancel(job)
+                raise ApiError(504, f"no answer within the request timeout of {config.timeout_s:g} s",
+                               code="timeout")
+            done, _ = await asyncio.wait({job.future}, timeout=min(0.25, remaining))
+            if done:
+                if job.started is not None:
+                    metrics.queue_wait.observe(job.started - job.enqueued)
+                exc = job.future.exception()
+                if isinstance(exc, (NescioError, RequestError)):
+                    raise ApiError(400, str(exc))
+                if exc is not None:
+                    raise ApiError(500, "the model worker failed on this batch; see the server log")
+                return job.future.result()
+            if await request.is_disconnected():
+                engine.cancel(job)
+                return None
+
+    async def submit_all(request: Request, works, endpoint: str):
+        loop = asyncio.get_running_loop()
+        jobs = []
+        try:
+            for w in works:
+                jobs.append(engine.submit(w, loop))
+        except QueueFull as exc:
+            for j in jobs:
+                engine.cancel(j)
+            raise ApiError(429, str(exc), code="queue_full", headers={"Retry-After": str(exc.retry_after)}) from None
+        except Draining:
+            for j in jobs:
+                engine.cancel(j)
+            raise ApiError(503, "the server is shutting down", code="shutting_down") from None
+        stats["accepted"] += 1
+        try:
+            results = []
+            for j in jobs:
+                r = await wait(request, j, endpoint)
+                if r is None:  # the client went away: drop the others too
+                    for other in jobs:
+                        engine.cancel(other)
+                    stats["abandoned"] += 1
+                    return None
+                results.append(r)
+        except BaseException:
+            for other in jobs:
+                engine.cancel(other)
+            stats["answered"] += 1
+            raise
+        stats["answered"] += 1
+        return results
+
+    def record(results, full: dict) -> None:
+        for r in results:
+            metrics.prompt_tokens.inc(r.prompt_tokens)
+            metrics.completion_tokens.inc(r.completion_tokens)
+        for ch in full["choices"]:
+            ext = ch["nescio"]
+            metrics.decisions.labels(action=ext["action"] if ext["mode"] == "guarded" else "raw").inc()
+
+    async def endpoint(name: str, request: Request, handler):
+        t0 = time.monotonic()
+        status = 500
+        try:
+            check_auth(request)
+            response = await handler(request)
+            status = response.status_code
+            if status == 200:
+                metrics.latency.labels(endpoint=name).observe(time.monotonic() - t0)
+            return response
+        except RequestError as exc:
+            status = exc.status
+            raise ApiError(exc.status, exc.message, param=exc.param, code=exc.code) from None
+        except ApiError as exc:
+            status = exc.status
+            raise
+        except NescioError as exc:
+            status = 400
+            raise ApiError(400, str(exc)) from None
+        finally:
+            metrics.requests.labels(endpoint=name, status=str(status)).inc()
+
+    def reply(full: dict, stream: bool, include_usage: bool, chunks_fn):
+        if not stream:
+            return JSONResponse(full)
+        return StreamingResponse(iter(chunks_fn(full, include_usage)), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
+
+    async def _chat(request: Request):
+        req = parse(ChatRequest, await read_json(request))
+        check_model(req.model)
+        s, guarded, alpha = resolve(req)
+        work = prompting.chat_work(lm, req, s, guarded=guarded, alpha=alpha, max_prompt_chars=config.max_prompt_chars)
+        results = await submit_all(request, [work], "chat")
+        if results is None:
+            return Response(status_code=499)
+        rid = f"chatcmpl-{uuid.uuid4().hex}"
+        full = responses.chat_completion(rid, int(time.time()), model_name, work, results[0], text_of,
+                                         view.delta if view else None)
+        record(results, full)
+        return reply(full, req.stream, bool((req.stream_options or {}).get("include_usage")), responses.chat_stream)
+
+    async def _completions(request: Request):
+        req = parse(CompletionRequest, await read_json(request))
+        check_model(req.model)
+        s, guarded, alpha = resolve(req)
+        works = prompting.completion_works(lm, req, s, guarded=guarded, alpha=alpha,
+                                           max_prompt_chars=config.max_prompt_chars)
+        results = await submit_all(request, works, "completions")
+        if results is None:
+            return Response(status_code=499)
+        rid = f"cmpl-{uuid.uuid4().hex}"
+        full = responses.completion(rid, int(time.time()), model_name, works, results, text_of,
+                                    view.delta if view else None)
+        record(results, full)
+        return reply(full, req.stream, bool((req.stream_options or {}).get("include_usage")),
+                     responses.completion_stream)
+
+    def model_card() -> dict:
+        card = {"id": model_name, "object": "model", "created": created, "owned_by": "nescio",
+                "nescio": {"model_id": str(lm.model_id), "prompt_format": lm.prompt_format, "guard": view is not None}}
+        if view is not None:
+            card["nescio"].update(alpha=view.default_alpha, delta=view.delta, certified_levels=list(view.levels),
+                                  precheck=view.has_precheck)
+        return card
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        return await endpoint("chat", request, _chat)
+
+    @app.post("/v1/completions")
+    async def completions(request: Request):
+        return await endpoint("completions", request, _completions)
+
+    @app.get("/v1/models")
+    async def list_models(request: Request):
+        async def h(_):
+            return JSONResponse({"object": "list", "data": [model_card()]})
+        return await endpoint("models", request, h)
+
+    @app.get("/v1/models/{model_id:path}")
+    async def get_model(model_id: str, request: Request):
+        async def h(_):
+            check_model(model_id)
+            return JSONResponse(model_card())
+        return await endpoint("models", request, h)
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "model": model_name, "guard": view is not None, "queue_depth": engine.depth,
+                "max_queue": config.max_queue}
+
+    @app.get("/metrics")
+    async def prometheus(request: Request):
+        async def h(_):
+            body, ctype = metrics.render()
+            return Response(body, media_type=ctype)
+        return await endpoint("metrics", request, h)
+
+    return app

@@ -1,0 +1,198 @@
+"""One batch of compatible requests through the model and the guard.
+
+Per batch: (1) the knowability pre-check reads the prompts of guarded requests (one
+prefill, one token) and those it fires on are answered "I don't know" without generating;
+(2) the rest are generated together in one batched call (greedy row + the sampled rows,
+captures the guard needs in the same passes); (3) the guard decides on each greedy answer.
+:func:`generate_prompts` is the one place that calls the generation engine.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from nescio.serve.guarding import GuardView, Verdict, render
+from nescio.serve.protocol import Sampling
+from nescio.types import Generation, GenerationConfig, Question
+
+
+@dataclass(frozen=True)
+class Work:
+    """What the model worker needs for one request."""
+
+    prompt: str  # the full prompt text, chat template applied
+    question: str  # the last user turn (the question the guard judges)
+    sampling: Sampling
+    guarded: bool  # the guard decides what is shown (False: raw mode or no guard)
+    alpha: float | None  # risk level the guard decides at (None without a guard)
+    calibrated_prompt: bool  # the prompt has the form the guard was calibrated on
+    strip: bool = True  # chat strips the answer; completions keep its leading space
+
+    def batch_key(self) -> tuple:
+        s = self.sampling
+        return (s.max_tokens, s.temperature, s.top_p, s.n) if s.sampled else (s.max_tokens, 0.0, 1.0, 1)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    token_id: int
+    logprob: float
+    top: tuple[tuple[int, float], ...]  # the most likely tokens at that step (greedy choices only)
+
+
+@dataclass(frozen=True)
+class Choice:
+    text: str  # what the client sees
+    raw_answer: str | None  # the model's answer (None: the pre-check answered without generating)
+    finish_reason: str  # "stop" | "length"
+    tokens: tuple[TokenInfo, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    choices: tuple[Choice, ...]
+    prompt_tokens: int
+    verdict: Verdict | None  # the guard's decision on the greedy answer (None without a guard)
+    alpha: float | None
+    certified: bool
+    guarded: bool
+    sampled: bool
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(len(c.tokens) for c in self.choices)
+
+
+def generate_prompts(lm: Any, questions: list[Question], prompts: list[str], config: GenerationConfig) -> list[Generation]:
+    """Batched generation for ready-made prompt texts (chat template already applied)."""
+    import torch
+
+    from nescio.models.generation import _generate_batch
+
+    was_training = lm.model.training
+    lm.model.eval()
+    try:
+        with torch.inference_mode():
+            return _generate_batch(lm, questions, prompts, config)
+    finally:
+        lm.model.train(was_training)
+
+
+def _questions(works: Sequence[Work]) -> list[Question]:
+    out = []
+    for w in works:
+        seed = w.sampling.seed if w.sampling.seed is not None else random.getrandbits(62)
+        # sampled answers draw from a generator seeded by (question id, sample index): same seed → same answers
+        out.append(Question(id=f"seed={seed}", text=w.question or "?"))
+    return out
+
+
+def run_batch(lm: Any, guard: GuardView | None, works: Sequence[Work]) -> list[Result]:
+    """Answer a batch of requests sharing :meth:`Work.batch_key`."""
+    works = list(works)
+    results: list[Result | None] = [None] * len(works)
+    # 1. pre-check on the prompt alone
+    pre_idx = [i for i, w in enumerate(works) if w.guarded and guard is not None and guard.has_precheck]
+    if pre_idx:
+        config = GenerationConfig(max_new_tokens=1, capture=guard.precheck_capture())
+        prefills = generate_prompts(lm, _questions([works[i] for i in pre_idx]),
+                                    [works[i].prompt for i in pre_idx], config)
+        for i, fired, g in zip(pre_idx, guard.precheck_fired(prefills), prefills):
+            if fired:
+                results[i] = _precheck_result(works[i], guard, g.prompt_token_count)
+    todo = [i for i, r in enumerate(results) if r is None]
+    if not todo:
+        return results  # type: ignore[return-value]
+    # 2. one batched generation for the rest
+    s = works[todo[0]].sampling
+    top_k = max([10] + [works[i].sampling.top_logprobs for i in todo])
+    capture = ()
+    if guard is not None:
+        top_k = max(top_k, guard.config.top_k)
+        capture = guard.config.capture
+    config = GenerationConfig(max_new_tokens=s.max_tokens, n_samples=s.n if s.sampled else 0,
+                              temperature=s.temperature if s.sampled else 1.0, top_p=s.top_p, seed=0,
+                              top_k=top_k, capture=capture)
+    gens = generate_prompts(lm, _questions([works[i] for i in todo]), [works[i].prompt for i in todo], config)
+    # 3. the guard's decisions, grouped by risk level
+    verdicts: dict[int, Verdict] = {}
+    if guard is not None:
+        by_alpha: dict[float, list[int]] = {}
+        for k, i in enumerate(todo):
+            by_alpha.setdefault(works[i].alpha, []).append(k)
+        for alpha, ks in by_alpha.items():
+            for k, v in zip(ks, guard.decide([gens[k] for k in ks], alpha)):
+                verdicts[k] = v
+    for k, i in enumerate(todo):
+        results[i] = _result(lm, works[i], gens[k], verdicts.get(k), guard)
+    return results  # type: ignore[return-value]
+
+
+def _precheck_result(work: Work, guard: GuardView, prompt_tokens: int) -> Result:
+    from nescio.policy.scoring import ABSTAIN_TEXT
+
+    verdict = Verdict(action="abstain", text=ABSTAIN_TEXT, p_correct=None, precheck_fired=True, model_abstained=False,
+                      reason="pre-check: the question looks unknowable to the model (last-prompt probe); "
+                             "abstained before generating")
+    choice = Choice(text=ABSTAIN_TEXT, raw_answer=None, finish_reason="stop", tokens=())
+    return Result(choices=(choice,) * work.sampling.n, prompt_tokens=prompt_tokens, verdict=verdict,
+                  alpha=work.alpha, certified=guard.certified(work.alpha) and work.calibrated_prompt,
+                  guarded=True, sampled=work.sampling.sampled)
+
+
+def _cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    cut = min((text.find(s) for s in stops if s in text), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def _choice(lm: Any, work: Work, ids, logprobs, tops, stop_reason: str, verdict: Verdict | None,
+            guarded_text: str | None) -> Choice:
+    tok = lm.tokenizer
+    text = tok.decode(list(ids), skip_special_tokens=True)
+    if stop_reason == "stop_string":  # few-shot prompts end the answer at a newline
+        text = text.split("\n")[0]
+    if work.strip:
+        text = text.strip()
+    text, stopped = _cut_at_stop(text, work.sampling.stop)
+    n_keep = len(ids)
+    if stopped:  # keep the tokens that lie inside the cut text
+        n_keep = 0
+        while n_keep < len(ids):
+            piece = tok.decode(list(ids[: n_keep + 1]), skip_special_tokens=True)
+            if len(piece.strip() if work.strip else piece) > len(text):
+                break
+            n_keep += 1
+    finish = "stop" if stopped or stop_reason != "max_tokens" else "length"
+    tokens = tuple(TokenInfo(int(ids[t]), float(logprobs[t]), tuple(tops[t]) if tops else ())
+                   for t in range(n_keep))
+    shown = text
+    if verdict is not None and work.guarded:
+        shown = guarded_text if guarded_text is not None else render(verdict.action, text)
+        if verdict.action != "answer":
+            finish = "stop"
+    return Choice(text=shown, raw_answer=text, finish_reason=finish, tokens=tokens)
+
+
+def _result(lm: Any, work: Work, g: Generation, verdict: Verdict | None, guard: GuardView | None) -> Result:
+    s = work.sampling
+    choices = []
+    if s.sampled:
+        for smp in g.samples[: s.n]:
+            if lm.prompt_format == "fewshot" and "\n" in lm.tokenizer.decode(list(smp.token_ids)):
+                reason = "stop_string"
+            else:
+                reason = "max_tokens" if len(smp.token_ids) >= s.max_tokens else "eos"
+            choices.append(_choice(lm, work, smp.token_ids, smp.token_logprobs, None, reason, verdict, None))
+    else:
+        tops = [tuple(zip(ids, lps))[: s.top_logprobs] for ids, lps in zip(g.top_k_ids, g.top_k_logprobs)]
+        # the guard's own rendering of the greedy answer, unless a stop string changed it
+        guarded_text = verdict.text if verdict is not None and not s.stop else None
+        c = _choice(lm, work, g.token_ids, g.token_logprobs, tops, g.stop_reason, verdict, guarded_text)
+        choices = [c] * s.n
+    certified = bool(guard is not None and work.alpha is not None and guard.certified(work.alpha)
+                     and work.calibrated_prompt and not s.sampled and not s.stop)
+    return Result(choices=tuple(choices), prompt_tokens=g.prompt_token_count, verdict=verdict, alpha=work.alpha,
+                  certified=certified, guarded=work.guarded, sampled=s.sampled)

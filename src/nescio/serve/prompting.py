@@ -1,0 +1,108 @@
+"""From a validated request to the prompt the model sees (:class:`~nescio.serve.backend.Work`).
+
+Chat messages go through the model's chat template. A request without a system message
+gets nescio's system prompt (the one the guard was calibrated with), so a single question
+is exactly the prompt ``nescio ask`` and the guard's calibration used; such a prompt is
+``calibrated_prompt`` and only then can the stated hallucination rate be ``certified``.
+Base (few-shot) models take a single question through their few-shot prompt; longer chats
+need a model with a chat template.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nescio.models import prompts
+from nescio.serve.backend import Work
+from nescio.serve.protocol import ChatRequest, CompletionRequest, RequestError, Sampling
+
+MAX_QUESTION_CHARS = 4000  # the guard's own cap on a question (nescio.policy.guard.MAX_QUESTION_CHARS)
+
+
+def _render_chat(tokenizer: Any, messages: list[dict]) -> str:
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception:  # noqa: BLE001 - templates that reject a system role (Gemma): fold it into the first user turn
+        if messages and messages[0]["role"] == "system" and len(messages) > 1:
+            merged = [{"role": messages[1]["role"], "content": f"{messages[0]['content']}\n\n{messages[1]['content']}"}]
+            try:
+                return tokenizer.apply_chat_template(merged + messages[2:], tokenize=False, add_generation_prompt=True)
+            except Exception:  # noqa: BLE001
+                pass
+        raise RequestError("the model's chat template cannot render these messages (roles must alternate "
+                           "user/assistant and end with user)", "messages") from None
+
+
+def _check_length(lm: Any, prompt: str, s: Sampling, max_prompt_chars: int, param: str) -> None:
+    if len(prompt) > max_prompt_chars:
+        raise RequestError(f"the prompt is {len(prompt):,} characters long; accepted: at most {max_prompt_chars:,}",
+                           param)
+    limit = getattr(lm.model.config, "max_position_embeddings", None)
+    if limit:
+        n = len(lm.tokenizer(prompt, add_special_tokens=lm.prompt_format != "chat")["input_ids"])
+        if n + s.max_tokens > limit:
+            raise RequestError(f"the prompt ({n} tokens) plus max_tokens ({s.max_tokens}) exceeds the model's "
+                               f"context of {limit} tokens", param)
+
+
+def _check_question(text: str, param: str) -> str:
+    if not text.strip():
+        raise RequestError("the last user message is empty; give a non-empty question", param)
+    if len(text) > MAX_QUESTION_CHARS:
+        raise RequestError(f"the question is {len(text):,} characters long; accepted: at most {MAX_QUESTION_CHARS:,}",
+                           param)
+    return text.strip()
+
+
+def chat_work(lm: Any, req: ChatRequest, s: Sampling, *, guarded: bool, alpha: float | None,
+              max_prompt_chars: int) -> Work:
+    messages = []
+    for i, m in enumerate(req.messages):
+        role = "system" if m.role == "developer" else m.role
+        messages.append({"role": role, "content": m.text(i)})
+    if messages[-1]["role"] != "user":
+        raise RequestError("the last message must have role 'user'", f"messages.{len(messages) - 1}.role")
+    question = _check_question(messages[-1]["content"], f"messages.{len(messages) - 1}.content")
+    if lm.prompt_format != "chat":
+        if len(messages) != 1:
+            raise RequestError("this is a base model without a chat template: send a single user message "
+                               "(or use /v1/completions)", "messages")
+        prompt = lm.format_prompt(question)
+        calibrated = True
+    else:
+        if messages[0]["role"] != "system":
+            messages.insert(0, {"role": "system", "content": prompts.SYSTEM_PROMPT})
+        prompt = _render_chat(lm.tokenizer, messages)
+        calibrated = len(messages) == 2 and prompt == lm.format_prompt(question) \
+            and messages[0]["content"] == prompts.SYSTEM_PROMPT
+    _check_length(lm, prompt, s, max_prompt_chars, "messages")
+    return Work(prompt=prompt, question=question, sampling=s, guarded=guarded, alpha=alpha,
+                calibrated_prompt=calibrated, strip=True)
+
+
+_FEWSHOT = re.compile(r"Question: (.+)\nAnswer:", re.S)
+
+
+def completion_works(lm: Any, req: CompletionRequest, s: Sampling, *, guarded: bool, alpha: float | None,
+                     max_prompt_chars: int) -> list[Work]:
+    texts = [req.prompt] if isinstance(req.prompt, str) else list(req.prompt)
+    if not texts:
+        raise RequestError("prompt is empty; give a string or a non-empty list of strings", "prompt")
+    if len(texts) > 16:
+        raise RequestError(f"{len(texts)} prompts in one request; accepted: at most 16", "prompt")
+    works = []
+    prefix = prompts.fewshot_prefix()
+    for i, text in enumerate(texts):
+        param = "prompt" if isinstance(req.prompt, str) else f"prompt.{i}"
+        if not text.strip():
+            raise RequestError("prompt is empty", param)
+        question, calibrated = text.strip()[-MAX_QUESTION_CHARS:], False
+        if lm.prompt_format == "fewshot" and text.startswith(prefix):
+            m = _FEWSHOT.fullmatch(text[len(prefix):])
+            if m and "\n" not in m.group(1):
+                question, calibrated = m.group(1), True
+        _check_length(lm, text, s, max_prompt_chars, param)
+        works.append(Work(prompt=text, question=question, sampling=s, guarded=guarded, alpha=alpha,
+                          calibrated_prompt=calibrated, strip=False))
+    return works
