@@ -53,6 +53,43 @@ def build_model_and_guard(root: Path):
     return lm, guard, model_dir, root / "guard"
 
 
+def built_once(tmp_path_factory):
+    """(lm, guard, model_dir, guard_dir), built once per test session and shared by the server tests."""
+    from nescio.models import load_model
+    from nescio.policy.guard import Guard
+
+    root = tmp_path_factory.getbasetemp() / "serve-model"
+    if (root / "guard" / "guard.json").is_file():
+        lm = load_model(str(root / "tiny-instruct"))
+        return lm, Guard.load(root / "guard", lm), root / "tiny-instruct", root / "guard"
+    root.mkdir(parents=True, exist_ok=True)
+    return build_model_and_guard(root)
+
+
+class ThreadServer:
+    """A real uvicorn server over an in-process app, in a background thread (no subprocess start-up)."""
+
+    def __init__(self, app):
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("in-process server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

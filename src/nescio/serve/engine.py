@@ -21,7 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from nescio.serve.backend import Work, run_batch
+from nescio.serve import backend
+from nescio.serve.backend import Work
 
 log = logging.getLogger("nescio.serve")
 
@@ -59,7 +60,7 @@ class Engine:
     """Queue + worker over a loaded model and an optional :class:`~nescio.serve.guarding.GuardView`."""
 
     def __init__(self, lm: Any, guard: Any, *, max_batch: int = 16, max_queue: int = 256,
-                 runner: Callable = run_batch, on_batch: Callable[[int, float], None] | None = None):
+                 runner: Callable | None = None, on_batch: Callable[[int, float], None] | None = None):
         self.lm, self.guard = lm, guard
         self.max_batch, self.max_queue = max_batch, max_queue
         self._runner = runner
@@ -151,7 +152,8 @@ class Engine:
                 return
             start = time.monotonic()
             try:
-                results, exc = self._runner(self.lm, self.guard, [j.work for j in batch]), None
+                runner = self._runner or backend.run_batch
+                results, exc = runner(self.lm, self.guard, [j.work for j in batch]), None
             except BaseException as e:  # noqa: BLE001 - every waiting request gets an answer
                 log.exception("batch of %d failed", len(batch))
                 results, exc = [None] * len(batch), e

@@ -165,10 +165,18 @@ def sampling(req: ChatRequest | CompletionRequest, *, default_max_tokens: int, m
                     alpha=None if opts.alpha is None else float(opts.alpha))
 
 
+_TYPE_TAGS = {"int", "float", "str", "bool", "list", "dict", "none", "is-instance"}
+
+
 def validation_message(exc: Any) -> tuple[str, str | None]:
     """(message, param) for the first error of a pydantic ValidationError."""
     err = exc.errors()[0]
-    loc = [str(x) for x in err.get("loc", ()) if not str(x).startswith(("function-", "union["))]
+    loc = []
+    for x in err.get("loc", ()):
+        x = str(x)
+        if x in _TYPE_TAGS or "[" in x or "-" in x:  # the member of a Union that failed, not a field
+            break
+        loc.append(x)
     param = ".".join(loc) or None
     msg = err.get("msg", "invalid value")
     if err.get("type") == "missing":
