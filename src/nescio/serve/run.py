@@ -7,6 +7,7 @@ the model worker finishes each accepted one, then the process exits.
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 from nescio.serve.app import ServeConfig, create_app
@@ -56,4 +57,9 @@ def serve(model: str, guard_dir: str | Path | None = None, config: ServeConfig |
         log.warning("listening on %s without an API key: anyone who can reach it can use it", config.host)
     uv = uvicorn.Config(app, host=config.host, port=config.port, log_level=log_level, access_log=False,
                         timeout_graceful_shutdown=None, lifespan="on")
+    # uvicorn handles SIGTERM / SIGINT itself (stop accepting, drain) and then re-raises the signal
+    # to the handler that was installed before it ran: make that a no-op, so a clean drain exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.Server(uv).run()
+    log.info("nescio serve: stopped")
