@@ -57,9 +57,9 @@ def time_nescio(lm, batches, config):
 def time_hf(lm, batches, max_new_tokens):
     import torch
 
-    from nescio.models.generation import _token_masks
+    from nescio.models.decode import token_masks
 
-    stop_mask, newline_mask = _token_masks(lm)
+    stop_mask, newline_mask = token_masks(lm)
     if lm.prompt_format == "fewshot":  # nescio stops few-shot answers at a newline: so does this
         stop_mask = stop_mask | newline_mask
     stop_ids = stop_mask.nonzero()[:, 0].tolist()

@@ -268,7 +268,8 @@ def test_shared_prompt_prefix_runs_once_and_changes_nothing(tiny, monkeypatch):
 
 
 def test_nucleus_sampling_matches_full_sort():
-    from nescio.models.generation import _nucleus_sample, _sample_sorted
+    from nescio.models.sampling import _sample_sorted
+    from nescio.models.sampling import nucleus_sample as _nucleus_sample
 
     gen = torch.Generator().manual_seed(0)
     peaked = torch.softmax(torch.randn(50, 3000, generator=gen) * 6, dim=-1)  # nucleus inside the top 256

@@ -133,3 +133,20 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path):
     ids = [g.question.id for g in GenerationStore(out).load()]
     assert sorted(ids) == sorted(f"q{i}" for i in range(n))
     assert len(ids) == len(set(ids))
+
+
+def test_generate_resumable_tokenises_each_prompt_once(tiny, tmp_path, monkeypatch):
+    tokenised: list[str] = []
+    cls = type(tiny.tokenizer)
+    original = cls.__call__
+
+    def counting(self, text=None, *args, **kwargs):
+        tokenised.extend([text] if isinstance(text, str) else list(text or []))
+        return original(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "__call__", counting)
+    cfg = GenerationConfig(max_new_tokens=3, batch_size=2)
+    gens = generate_resumable(tiny, QUESTIONS[:5], cfg, tmp_path, progress=False)
+    assert len(gens) == 5
+    prompts = [g.prompt for g in gens]
+    assert sorted(t for t in tokenised if t in prompts) == sorted(prompts)  # once each, not three times

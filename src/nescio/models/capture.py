@@ -8,8 +8,12 @@ only the positions a request needs before doing any work:
 - prefill phase: ``last_prompt``, ``prompt_mean`` (padding excluded) and
   ``entity_last`` are pooled at once, ``[batch, dim]``;
 - decode phase: the greedy rows' current token is appended per step (for ``answer``
-  and ``answer_mean``); the generator says which batch rows are greedy and which
-  question each belongs to.
+  and ``answer_mean``).
+
+The decoder drives it through the :class:`nescio.models.decode.DecodeCapture` protocol:
+``prefill(prompt_mask, entity_index)`` before the prefill forward, ``step(n_greedy,
+greedy_prompts)`` before each decode forward, ``close()`` when decoding ends; then
+``results(...)`` hands out the arrays per question.
 """
 
 from __future__ import annotations
@@ -45,15 +49,15 @@ class ActivationCapture:
     def __init__(self, lm: Any, specs: tuple[CaptureSpec, ...]):
         self.lm = lm
         self.plan = plan_captures(tuple(specs), lm.n_layers)
+        self.positions: frozenset[str] = frozenset().union(*self.plan.values())
         self._handles: list[Any] = []
-        self.phase = "off"
-        self.prompt_mask = None  # [B, S] float, 1 for prompt tokens
-        self.entity_index = None  # [B] long, index into the padded prompt
-        self.n_greedy = 0  # greedy rows are the first n_greedy rows of the decode batch
-        self.greedy_questions = None  # [n_greedy] long: question index of each greedy row
-        self.prefill: dict[str, Any] = {}
-        self.steps: dict[str, list] = defaultdict(list)
-        self.step_questions: list = []
+        self._phase = "off"
+        self._prompt_mask = None  # [B, S] float, 1 for prompt tokens
+        self._entity_index = None  # [B] long, index into the padded prompt
+        self._n_greedy = 0  # greedy rows are the first n_greedy rows of the decode batch
+        self._pooled: dict[str, Any] = {}  # key -> [B, dim] values read at prefill
+        self._steps: dict[str, list] = defaultdict(list)  # "site/layer" -> [n_greedy, dim] per step
+        self._step_questions: list = []  # [n_greedy] prompt index per step
 
     # ------------------------------------------------------------ hooks
     def __enter__(self) -> "ActivationCapture":
@@ -76,14 +80,14 @@ class ActivationCapture:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
-        self.phase = "off"
+        self._phase = "off"
 
     def _make_hook(self, module: Any, requests: list):
         needs_cett = any(site == "cett" for site, _, _ in requests)
         col_norm = module.weight.detach().norm(dim=0) if needs_cett else None  # ||W_down[:, j]||_2
 
         def hook(mod: Any, args: tuple, output: Any) -> None:
-            if self.phase == "off":
+            if self._phase == "off":
                 return
             out = output[0] if isinstance(output, tuple) else output
             for site, layer, positions in requests:
@@ -102,35 +106,41 @@ class ActivationCapture:
     def _record(self, site: str, layer: int, positions: set[str], value) -> None:
         import torch
 
-        if self.phase == "prefill":
+        if self._phase == "prefill":
             for pos in positions.intersection(PREFILL_POSITIONS):
                 if pos == "last_prompt":
                     v = value(lambda x: x[:, -1, :])
                 elif pos == "entity_last":
-                    rows = torch.arange(self.entity_index.shape[0], device=self.entity_index.device)
-                    v = value(lambda x: x[rows, self.entity_index, :])
+                    rows = torch.arange(self._entity_index.shape[0], device=self._entity_index.device)
+                    v = value(lambda x: x[rows, self._entity_index, :])
                 else:  # prompt_mean
-                    mask = self.prompt_mask
+                    mask = self._prompt_mask
                     v = (value(lambda x: x) * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-                self.prefill[activation_key(site, layer, pos)] = v.detach().float().cpu()
+                self._pooled[activation_key(site, layer, pos)] = v.detach().float().cpu()
             if "answer" in positions or "answer_mean" in positions:
                 # answer_mean falls back to the last prompt token when the answer is empty
-                self.prefill[f"{site}/{layer}/_fallback"] = value(lambda x: x[:, -1, :]).detach().float().cpu()
-        elif self.phase == "decode" and self.n_greedy and ("answer" in positions or "answer_mean" in positions):
-            n = self.n_greedy
-            self.steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float().cpu())
+                self._pooled[f"{site}/{layer}/_fallback"] = value(lambda x: x[:, -1, :]).detach().float().cpu()
+        elif self._phase == "decode" and self._n_greedy and ("answer" in positions or "answer_mean" in positions):
+            n = self._n_greedy
+            self._steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float().cpu())
 
-    # ------------------------------------------------------------ generator interface
-    def begin_prefill(self, prompt_mask: Any, entity_index: Any) -> None:
-        self.phase = "prefill"
-        self.prompt_mask = prompt_mask.float()
-        self.entity_index = entity_index
+    # ------------------------------------------------------------ decoder interface (DecodeCapture)
+    def prefill(self, prompt_mask: Any, entity_index: Any) -> None:
+        """The next forward is the prefill: ``prompt_mask`` [B, S], ``entity_index`` [B] into the padded batch."""
+        self._phase = "prefill"
+        self._prompt_mask = prompt_mask.float()
+        self._entity_index = entity_index
 
-    def begin_step(self, n_greedy: int, greedy_questions: Any) -> None:
-        self.phase = "decode"
-        self.n_greedy = n_greedy
+    def step(self, n_greedy: int, greedy_prompts: Any) -> None:
+        """The next forward is a decode step; its first ``n_greedy`` rows are greedy rows of ``greedy_prompts``."""
+        self._phase = "decode"
+        self._n_greedy = n_greedy
         if n_greedy:
-            self.step_questions.append(greedy_questions[:n_greedy].cpu())
+            self._step_questions.append(greedy_prompts[:n_greedy].cpu())
+
+    def close(self) -> None:
+        """Decoding ended; the hooks stay registered until ``remove`` / ``__exit__`` but record nothing."""
+        self._phase = "off"
 
     def results(self, answer_rows: list[int], dtype: str) -> list[dict[str, Any]]:
         """Per question: activation key -> numpy array; ``answer_rows[i]`` answer tokens kept."""
@@ -139,17 +149,17 @@ class ActivationCapture:
         n_q = len(answer_rows)
         out: list[dict[str, Any]] = [{} for _ in range(n_q)]
         torch_dtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
-        for key, v in self.prefill.items():
+        for key, v in self._pooled.items():
             if not key.endswith("/_fallback"):
                 for i in range(n_q):
                     out[i][key] = v[i].to(torch_dtype).numpy()
-        qidx = torch.cat(self.step_questions) if self.step_questions else torch.zeros(0, dtype=torch.long)
+        qidx = torch.cat(self._step_questions) if self._step_questions else torch.zeros(0, dtype=torch.long)
         for (site, layer), positions in self.plan.items():
             if not positions.intersection(ANSWER_POSITIONS):
                 continue
-            chunks = self.steps.get(f"{site}/{layer}", [])
+            chunks = self._steps.get(f"{site}/{layer}", [])
             values = torch.cat(chunks) if chunks else None
-            fallback = self.prefill[f"{site}/{layer}/_fallback"]
+            fallback = self._pooled[f"{site}/{layer}/_fallback"]
             for i in range(n_q):
                 rows = values[qidx == i][: answer_rows[i]] if values is not None else fallback[:0]
                 if "answer" in positions:

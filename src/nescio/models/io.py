@@ -293,20 +293,20 @@ def generate_resumable(
     """
     from tqdm.auto import tqdm
 
-    from nescio.models.generation import generate
+    from nescio.models import generation
 
     store = store if isinstance(store, GenerationStore) else GenerationStore(store)
     store.set_run_info(lm.run_info(config))
     done = store.done_ids()
     todo = [q for q in questions if q.id not in done]
-    if todo:
-        lengths = {q.id: len(lm.tokenizer(lm.format_prompt(q.text), add_special_tokens=False)["input_ids"]) for q in todo}
-        todo.sort(key=lambda q: lengths[q.id])
+    encoded = generation.encode_questions(lm, todo) if todo else []  # each prompt tokenised once
+    order = sorted(range(len(todo)), key=lambda i: (len(encoded[i].ids), i))
     bar = tqdm(total=len(questions), initial=len(questions) - len(todo), disable=not progress, desc="generating", unit="q")
     try:
-        for start in range(0, len(todo), config.batch_size):
-            batch = todo[start : start + config.batch_size]
-            store.append(generate(lm, batch, config, progress=False))
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start : start + config.batch_size]
+            batch = [todo[i] for i in idx]
+            store.append(generation.generate(lm, batch, config, progress=False, prompts=[encoded[i] for i in idx]))
             bar.update(len(batch))
     finally:
         bar.close()
