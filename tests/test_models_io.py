@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from nescio.models import GenerationStore, generate, generate_resumable, load_generations, save_generations
+from nescio.models.io import INDEX_FILE as INDEX
 from nescio.types import CaptureSpec, GenerationConfig, NescioError, Question
 
 QUESTIONS = [Question(f"q{i}", f"Question number {i}: what is {i} plus {i}?", answers=(str(2 * i),)) for i in range(7)]
@@ -150,3 +151,69 @@ def test_generate_resumable_tokenises_each_prompt_once(tiny, tmp_path, monkeypat
     assert len(gens) == 5
     prompts = [g.prompt for g in gens]
     assert sorted(t for t in tokenised if t in prompts) == sorted(prompts)  # once each, not three times
+
+
+def _generation(i: int):
+    from nescio.types import Generation
+
+    q = Question(f"g{i}", f"Question {i}?")
+    return Generation(question=q, prompt="p", text="t", token_ids=(1, 2), token_logprobs=(-0.1, -0.2),
+                      token_entropies=(0.5, 0.4), top_k_ids=((1,), (2,)), top_k_logprobs=((-0.1,), (-0.2,)),
+                      stop_reason="eos", samples=(), activations={})
+
+
+def test_append_reads_a_constant_amount_however_long_the_index(tmp_path, monkeypatch):
+    import builtins
+
+    import nescio.models.io as io_mod
+
+    store = GenerationStore(tmp_path)
+    read_bytes = []
+
+    class Counting:
+        def __init__(self, f):
+            self.f = f
+
+        def read(self, n=-1):
+            data = self.f.read(n)
+            read_bytes[-1] += len(data)
+            return data
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def counting_open(*args, **kwargs):
+        return Counting(builtins.open(*args, **kwargs))
+
+    monkeypatch.setattr(io_mod, "open", counting_open, raising=False)
+    for i in range(200):
+        read_bytes.append(0)
+        store.append([_generation(i)])
+    assert (tmp_path / INDEX).stat().st_size > 50_000
+    assert max(read_bytes) <= 1  # the last byte, whatever the index length (it was the whole file)
+    monkeypatch.undo()
+    assert [g.question.id for g in store.load()] == [f"g{i}" for i in range(200)]
+
+
+def test_torn_tail_longer_than_a_block_is_cut(tmp_path, monkeypatch):
+    import nescio.models.io as io_mod
+
+    monkeypatch.setattr(io_mod, "_TAIL_BLOCK", 16)
+    store = GenerationStore(tmp_path)
+    store.append([_generation(0)])
+    with open(tmp_path / INDEX, "ab") as f:
+        f.write(b'{"chunk": "torn", "rows": [{"question": {"id": "g9", "text": "' + b"x" * 100)
+    store.append([_generation(1)])
+    assert [g.question.id for g in store.load()] == ["g0", "g1"]
+    lines = (tmp_path / INDEX).read_bytes().split(b"\n")
+    assert lines[-1] == b"" and all(json.loads(line) for line in lines[:-1])
+    # a file that is one torn line only is emptied, then appended to
+    (tmp_path / INDEX).write_bytes(b'{"chunk": "torn"' + b"y" * 50)
+    store.append([_generation(2)])
+    assert [g.question.id for g in store.load()] == ["g2"]

@@ -39,6 +39,7 @@ from nescio.types import (
 RUN_FILE = "run.json"
 INDEX_FILE = "generations.jsonl"
 CHUNK_DIR = "chunks"
+_TAIL_BLOCK = 1 << 16
 
 
 # ---------------------------------------------------------------- (de)serialising
@@ -200,15 +201,32 @@ class GenerationStore:
         return {row["question"]["id"] for line in self._lines() for row in line["rows"]}
 
     def _repair_tail(self) -> None:
-        """Cut a partial trailing line so the next append starts on a fresh line."""
+        """Cut a partial trailing line (a crash mid-commit) so the next append starts on a fresh line.
+
+        Reads the last byte only; a torn tail is scanned backwards block by block, so an
+        append costs O(1) reads however long the index is."""
         if not self.index_path.is_file():
             return
         with open(self.index_path, "rb+") as f:
-            data = f.read()
-            if data and not data.endswith(b"\n"):
-                f.truncate(data.rfind(b"\n") + 1)
-                f.flush()
-                os.fsync(f.fileno())
+            end = f.seek(0, os.SEEK_END)
+            if end == 0:
+                return
+            f.seek(end - 1)
+            if f.read(1) == b"\n":
+                return
+            cut, pos = 0, end
+            while pos > 0:
+                start = max(0, pos - _TAIL_BLOCK)
+                f.seek(start)
+                block = f.read(pos - start)
+                i = block.rfind(b"\n")
+                if i >= 0:
+                    cut = start + i + 1
+                    break
+                pos = start
+            f.truncate(cut)
+            f.flush()
+            os.fsync(f.fileno())
 
     def append(self, generations: Iterable[Generation]) -> None:
         """Commit one chunk: activations shard first, then one fsynced JSONL line."""
