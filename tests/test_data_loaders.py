@@ -213,3 +213,25 @@ def test_hub_without_datasets_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(NescioError, match="pip install 'nescio\\[hub\\]'"):
         load_questions("hf:mandarjoshi/trivia_qa:rc.nocontext@validation")
+
+
+def test_hub_answer_shapes(monkeypatch):
+    """hf: rows with SQuAD-style, TriviaQA-style, list and string answers (datasets faked offline)."""
+    import sys
+    import types
+
+    rows = [
+        {"id": "s1", "question": "Where is the Eiffel Tower?", "answers": {"text": ["Paris", "Paris, France"], "answer_start": [0, 0]}},
+        {"id": "s2", "question": "What did the unicorn eat?", "answers": {"text": [], "answer_start": []}},
+        {"id": "t1", "question": "Capital of Italy?", "answer": {"value": "Rome", "aliases": ["Roma"]}},
+        {"id": "l1", "question": "Two plus two?", "answers": ["4", "four"]},
+        {"id": "p1", "question": "Colour of the sky?", "answer": "blue"},
+    ]
+    fake = types.ModuleType("datasets")
+    fake.load_dataset = lambda hub_id, config, split: rows
+    monkeypatch.setitem(sys.modules, "datasets", fake)
+    qs = {q.id: q for q in load_questions("hf:rajpurkar/squad_v2@validation")}
+    assert qs["s1"].answers == ("Paris", "Paris, France") and qs["s1"].answerable
+    assert qs["s2"].answers == () and not qs["s2"].answerable
+    assert qs["t1"].answers == ("Rome", "Roma") and qs["t1"].answerable
+    assert qs["l1"].answers == ("4", "four") and qs["p1"].answers == ("blue",)

@@ -341,8 +341,11 @@ def _load_hub(ref: str) -> list[Question]:
         answers: tuple[str, ...] = ()
         raw = next((item[f] for f in ("answers", "answer", "golden_answers", "possible_answers", "right_answer",
                                       "best_answer") if f in item), None)
-        if isinstance(raw, dict):  # trivia_qa: {"value", "aliases", ...}
-            raw = [raw.get("value"), *(raw.get("aliases") or [])]
+        if isinstance(raw, dict):
+            if "text" in raw:  # SQuAD: {"text": [...], "answer_start": [...]}; empty text = unanswerable
+                raw = raw["text"]
+            else:  # trivia_qa: {"value", "aliases", ...}
+                raw = [raw.get("value"), *(raw.get("aliases") or [])]
         if isinstance(raw, str):
             raw = _parse_list_string(raw)
         if isinstance(raw, list):
