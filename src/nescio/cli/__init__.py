@@ -31,6 +31,18 @@ def _register() -> None:
     serve.register(app)
 
 
+@app.callback()
+def _options(
+    threads: int = typer.Option(
+        None, "--threads", min=1, help="CPU threads for torch (default: OMP_NUM_THREADS if set, else the cores not busy)."
+    ),
+) -> None:
+    """Options for every command; recorded here, applied when a model is loaded."""
+    from nescio.models.threads import request_threads
+
+    request_threads(threads)
+
+
 _register()
 
 

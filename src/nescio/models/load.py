@@ -279,7 +279,9 @@ def _guess_format(name: str, tokenizer: Any) -> str:
     return "chat" if instruct and getattr(tokenizer, "chat_template", None) else "fewshot"
 
 
-def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format: str | None = None) -> LoadedModel:
+def load_model(
+    spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format: str | None = None, threads: int | None = None
+) -> LoadedModel:
     """Load a causal LM for nescio.
 
     ``spec`` is one of:
@@ -297,11 +299,17 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format:
 
     ``prompt_format`` overrides the choice of ``"chat"`` / ``"fewshot"`` (by default:
     chat for instruct models with a chat template, few-shot otherwise).
+
+    ``threads``: torch CPU threads. By default nescio picks them (``OMP_NUM_THREADS`` if set,
+    else the cores the load average leaves free; see :mod:`nescio.models.threads`); the
+    choice is in ``lm.extra["threads"]``.
     """
     from nescio.models.sites import normalize_architecture
+    from nescio.models.threads import configure_threads
 
     if prompt_format is not None and prompt_format not in prompts.PROMPT_FORMATS:
         raise NescioError(f"unknown prompt format {prompt_format!r}; accepted: {', '.join(prompts.PROMPT_FORMATS)}")
+    thread_choice = configure_threads(threads)
     spec = str(spec)
     path = Path(spec).expanduser()
     if spec in _NAMED_FORMATS:
@@ -359,4 +367,5 @@ def load_model(spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format:
         architecture=normalize_architecture(cfg.model_type),
         prompt_format=fmt,
         device=device,
+        extra={"threads": thread_choice},
     )
