@@ -137,8 +137,12 @@ def generate(
 
 
 def _generate_batch(
-    lm: LoadedModel, questions: list[Question], encoded: list[Prompt], config: GenerationConfig
+    lm: LoadedModel, questions: list[Question], encoded: Sequence[Prompt] | Sequence[str], config: GenerationConfig
 ) -> list[Generation]:
+    """One batch as given (no sorting or splitting); prompt strings are tokenised here."""
+    if any(isinstance(p, str) for p in encoded):
+        encoded = encode_prompts(lm, [p if isinstance(p, str) else p.text for p in encoded],
+                                 [(q.text, q.entity) for q in questions])
     B, n = len(questions), config.n_samples
     kwargs = dict(
         max_new_tokens=config.max_new_tokens,
