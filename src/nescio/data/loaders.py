@@ -305,7 +305,7 @@ LOADERS: dict[str, Callable[[Path, str], list[Question]]] = {
 }
 """Format name → loader. Each reads ``PATH`` and tags questions with ``source=NAME``."""
 
-_ACCEPTED = "builtin, builtin:SPLIT, hf:HUB_ID[:CONFIG][@SPLIT], or NAME:PATH with NAME in " + ", ".join(LOADERS)
+_ACCEPTED = "builtin, builtin:SPLIT, hard, hard:SPLIT, hf:HUB_ID[:CONFIG][@SPLIT], or NAME:PATH with NAME in " + ", ".join(LOADERS)
 
 
 def load_file(name: str, path: str | Path) -> list[Question]:
@@ -371,6 +371,10 @@ def load_questions(spec: str) -> list[Question]:
         return builtin_questions()
     if spec.startswith("builtin:"):
         return builtin_questions(spec.split(":", 1)[1])
+    if spec == "hard" or spec.startswith("hard:"):
+        from nescio.data.hard import hard_questions
+
+        return hard_questions(spec.split(":", 1)[1] if ":" in spec else None)
     if spec.startswith("hf:"):
         return _load_hub(spec[3:])
     name, sep, path = spec.partition(":")
