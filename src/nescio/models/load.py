@@ -24,7 +24,8 @@ class LoadedModel:
     ``model_id`` is stable across machines for the same weights (``gguf-sha256:<hex>``
     for GGUF files, the resolved path or hub id otherwise); a guard fitted for one
     ``model_id`` refuses another. ``prompt_format`` is ``"chat"`` (chat template) or
-    ``"fewshot"`` (short "Question: … Answer:" prompt, for base models).
+    ``"fewshot"`` (short "Question: … Answer:" prompt, for base models). ``prompt`` names
+    the prompt text (see :data:`nescio.models.prompts.PROMPTS`).
     """
 
     model: Any
@@ -38,12 +39,14 @@ class LoadedModel:
     intermediate_size: int = 0
     device: str = "cpu"
     extra: dict = field(default_factory=dict)
+    prompt: str = "default"
 
     def __post_init__(self) -> None:
         if self.prompt_format not in prompts.PROMPT_FORMATS:
             raise NescioError(
                 f"unknown prompt format {self.prompt_format!r}; accepted: {', '.join(prompts.PROMPT_FORMATS)}"
             )
+        prompts.system_prompt(self.prompt)  # validates the prompt name
         cfg = getattr(self.model, "config", None)
         cfg = getattr(cfg, "text_config", None) or cfg
         if cfg is not None:
@@ -55,11 +58,11 @@ class LoadedModel:
 
     @property
     def prompt_template(self) -> str:
-        return prompts.prompt_template(self.prompt_format)
+        return prompts.prompt_template(self.prompt_format, self.prompt)
 
     def format_prompt(self, question_text: str) -> str:
         """The prompt string the model sees for one question."""
-        return prompts.format_question(self.tokenizer, self.prompt_format, question_text)
+        return prompts.format_question(self.tokenizer, self.prompt_format, question_text, self.prompt)
 
     def run_info(self, config: GenerationConfig) -> RunInfo:
         """Metadata to save beside generations made by this model with ``config``."""

@@ -10,8 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 PROMPT_FORMATS = ("chat", "fewshot")
+PROMPTS = ("default", "stepwise")
+"""Named prompts (``LoadedModel.prompt``): ``default`` steers toward short answers;
+``stepwise`` invites worked answers ending in "Answer: <number>" and allows "I don't know"
+(the hard-problems set and the RL experiment, where rambling needs room to appear)."""
 
 SYSTEM_PROMPT = "Answer the question with only the answer: a few words, no explanation."
+STEPWISE_SYSTEM_PROMPT = (
+    "Answer briefly. For a calculation, work it out step by step, then end with 'Answer: <number>'. "
+    "If you do not know, say \"I don't know.\""
+)
 
 FEWSHOT_EXAMPLES = (
     ("What is the largest planet in the Solar System?", "Jupiter"),
@@ -22,15 +30,29 @@ FEWSHOT_EXAMPLES = (
 FEWSHOT_HEADER = "Answer each question with a short answer.\n\n"
 
 
-def fewshot_prefix() -> str:
-    return FEWSHOT_HEADER + "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in FEWSHOT_EXAMPLES)
+def _check_prompt(prompt: str) -> None:
+    if prompt not in PROMPTS:
+        from nescio.types import NescioError
+
+        raise NescioError(f"unknown prompt {prompt!r}; accepted: {', '.join(PROMPTS)}")
 
 
-def prompt_template(prompt_format: str) -> str:
+def fewshot_prefix(prompt: str = "default") -> str:
+    _check_prompt(prompt)
+    header = STEPWISE_SYSTEM_PROMPT + "\n\n" if prompt == "stepwise" else FEWSHOT_HEADER
+    return header + "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in FEWSHOT_EXAMPLES)
+
+
+def system_prompt(prompt: str = "default") -> str:
+    _check_prompt(prompt)
+    return STEPWISE_SYSTEM_PROMPT if prompt == "stepwise" else SYSTEM_PROMPT
+
+
+def prompt_template(prompt_format: str, prompt: str = "default") -> str:
     """Human-readable description of the template, saved in RunInfo.prompt_template."""
     if prompt_format == "chat":
-        return f"chat template; system: {SYSTEM_PROMPT!r}; user: '{{question}}'; add_generation_prompt=True"
-    return fewshot_prefix() + "Question: {question}\nAnswer:"
+        return f"chat template; system: {system_prompt(prompt)!r}; user: '{{question}}'; add_generation_prompt=True"
+    return fewshot_prefix(prompt) + "Question: {question}\nAnswer:"
 
 
 def _chat(tokenizer: Any, user: str, system: str | None = SYSTEM_PROMPT) -> str:
@@ -44,11 +66,11 @@ def _chat(tokenizer: Any, user: str, system: str | None = SYSTEM_PROMPT) -> str:
         )
 
 
-def format_question(tokenizer: Any, prompt_format: str, question_text: str) -> str:
+def format_question(tokenizer: Any, prompt_format: str, question_text: str, prompt: str = "default") -> str:
     """The full prompt string for one question (special tokens included as text)."""
     if prompt_format == "chat":
-        return _chat(tokenizer, question_text)
-    return fewshot_prefix() + f"Question: {question_text}\nAnswer:"
+        return _chat(tokenizer, question_text, system=system_prompt(prompt))
+    return fewshot_prefix(prompt) + f"Question: {question_text}\nAnswer:"
 
 
 def _judge_prompt(tokenizer: Any, prompt_format: str, question_text: str, answer: str, ask: str, cue: str) -> str:
