@@ -102,7 +102,7 @@ def part_cost(args) -> dict:
     if not (guard_dir / "guard.json").is_file():
         return {"cost": {"skipped": "run --part builtin first (needs its fitted guard)"}}
     lm = load_model(args.model)
-    guard = Guard.load(guard_dir, lm)
+    guard = Guard.load(guard_dir, model_id=lm.model_id)
     qs = builtin_questions("test")[: args.cost_questions]
     plain = GenerationConfig(max_new_tokens=guard.generation_config_.max_new_tokens,
                              batch_size=guard.generation_config_.batch_size)
@@ -114,7 +114,7 @@ def part_cost(args) -> dict:
         times["plain"].append(time.perf_counter() - t)
         t = time.perf_counter()
         gens = generate(lm, qs, guard.generation_config_, progress=False)
-        guard.decisions(gens)
+        guard.decide(gens)
         times["guard"].append(time.perf_counter() - t)
     plain_s, guard_s = float(np.median(times["plain"])), float(np.median(times["guard"]))
     ratio = guard_s / plain_s
@@ -132,8 +132,9 @@ def part_cascade(args) -> dict:
     from nescio.data import builtin_questions
     from nescio.evaluate.run import generate_stored
     from nescio.models import load_model
-    from nescio.policy import adapters
+    from nescio.policy.answering import grade_outcomes
     from nescio.policy.cascade import DEFAULT_SAMPLING_SIGNALS, Cascade
+    from nescio.signals import compute_signals
     from nescio.policy.guard import Guard
     from nescio.types import GenerationConfig
 
@@ -142,9 +143,9 @@ def part_cascade(args) -> dict:
     if not (guard_dir / "guard.json").is_file():
         return {"cascade": {"skipped": "run --part builtin first (needs its fitted guard)"}}
     lm = load_model(args.model)
-    guard = Guard.load(guard_dir, lm)
+    guard = Guard.load(guard_dir, model_id=lm.model_id)
     qs = {s: builtin_questions(s) for s in ("train", "calibration", "test")}
-    first_pass = Guard(signals=guard.signals, precheck=guard.precheck,
+    first_pass = Guard(signals=guard.signals, use_precheck=guard.use_precheck,
                        max_new_tokens=guard.max_new_tokens).generation_config(model=lm)  # what the builtin part generated
     greedy = {s: generate_stored(lm, q, first_pass, RUNS / "generations" / "smollm2-135m-instruct", progress=False)
               for s, q in qs.items()}
@@ -154,24 +155,24 @@ def part_cascade(args) -> dict:
     cas = Cascade(band_floor=args.band_floor, alpha=a, delta=0.1)
     sampled_passes, greedy_tokens = [], []
     for split, gens in greedy.items():
-        d = guard.decide_generations(gens)
-        outcomes = adapters.grade_outcomes(gens)
-        band = cas.band(d["score"], d["p_correct"], guard.threshold_)
+        d = guard.decide(gens)
+        outcomes = np.array(grade_outcomes(gens), dtype=object)
+        band = cas.band(d.scores, d.p_correct, guard.threshold_)
         band_gens = [g for g, b in zip(gens, band) if b]
         x = np.full((len(gens), len(DEFAULT_SAMPLING_SIGNALS)), np.nan)
         if band_gens:
             sampled = generate_stored(lm, [g.question for g in band_gens], sample_cfg, RUNS / "generations-sampled",
                                       progress=True)
-            x[band] = adapters.signal_matrix(sampled, list(DEFAULT_SAMPLING_SIGNALS), {})
+            x[band] = compute_signals(sampled, list(DEFAULT_SAMPLING_SIGNALS)).matrix(list(DEFAULT_SAMPLING_SIGNALS))
             sampled_passes += [sum(max(len(s.token_ids), 1) for s in g.samples) for g in sampled]
         greedy_tokens += [len(g.token_ids) + 1 for g in gens]
-        parts[split] = (d["score"], d["p_correct"], x, outcomes, d["precheck_fired"] | d["model_abstained"], d, band)
+        parts[split] = (d.scores, d.p_correct, x, outcomes, d.precheck_fired | d.model_abstained, d, band)
     cas.fit(guard.threshold_, parts["train"][:5], parts["calibration"][:5])
     s, p, x, o, skip, d, band = parts["test"]
     from nescio.policy.scoring import tally
 
     cascade_t = tally(cas.actions(s, p, x, skip), o)
-    cheap_t = tally(np.where(d["action"] == "answer", "answer", "abstain").astype(object), o)
+    cheap_t = tally(np.where(d.action_array() == "answer", "answer", "abstain").astype(object), o)
     mean_sample_passes = float(np.mean(sampled_passes)) if sampled_passes else 0.0
     greedy_passes = float(np.mean(greedy_tokens))
     share = float(band.mean())

@@ -33,7 +33,7 @@ def test_interrupted_generation_resumes_without_lost_or_duplicated_rows(tiny, tm
     from nescio.models import generation
     from nescio.policy.guard import Guard
 
-    config = Guard(signals=CHEAP, precheck=False).generation_config()
+    config = Guard(signals=CHEAP, use_precheck=False).generation_config()
     config = type(config)(**{**config.__dict__, "batch_size": 8, "max_new_tokens": 6})
     qs = _questions(40)
     reference = generate_stored(tiny, qs, config, tmp_path / "ref", progress=False)
@@ -65,16 +65,18 @@ def test_interrupted_generation_resumes_without_lost_or_duplicated_rows(tiny, tm
 
 
 def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkeypatch):
+    """results.json agrees with decisions.jsonl and with a guard reloaded from the run's directory."""
     from nescio.evaluate import evaluate
-    from nescio.policy import adapters
+    from nescio.evaluate import metrics
+    from nescio.evaluate import run as run_mod
+    from nescio.types import Outcome
 
     rng = np.random.default_rng(0)
 
     def fake_grades(gens):  # the tiny model knows nothing; give it synthetic outcomes
-        return np.array(["correct" if (g.question.answerable and rng.uniform() < 0.6) else "hallucinated" for g in gens],
-                        dtype=object)
+        return [Outcome.CORRECT if (g.question.answerable and rng.uniform() < 0.6) else Outcome.HALLUCINATED for g in gens]
 
-    monkeypatch.setattr(adapters, "grade_outcomes", fake_grades)
+    monkeypatch.setattr(run_mod, "grade_outcomes", fake_grades)
     bench = tmp_path / "bench.jsonl"
     cats = ["fact/geography", "fact/science", "fabricated", "future"]
     with bench.open("w") as f:
@@ -89,20 +91,46 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
                    compare=tiny_model("qwen2"))
     saved = json.loads((out / "results.json").read_text())
     assert saved["n"] == res["n"] > 0
-    for key in ("model", "bench", "train_bench", "n", "raw", "guarded", "signals", "per_category", "timing"):
-        assert key in saved
-    for key in ("alpha", "delta", "answered", "correct", "hallucinated", "abstained", "hedged", "kept", "realised_risk"):
-        assert key in saved["guarded"]
-    g = saved["guarded"]
+    records = [json.loads(line) for line in (out / "tiny-llama" / "decisions.jsonl").read_text().splitlines()]
+    assert len(records) == saved["n"] and saved["n"] + saved["n_train"] + saved["n_calibration"] == 90
+    actions = np.array([r["action"] for r in records], dtype=object)
+    outcomes = np.array([r["outcome"] for r in records], dtype=object)
+    assert set(actions) <= {"answer", "hedge", "abstain"} and set(outcomes) <= {"correct", "hallucinated", "abstained"}
+    # headline rates are the tallies of the written decisions
+    g, raw = saved["guarded"], saved["raw"]
+    answered = (actions == "answer") & (outcomes != "abstained")
+    assert g["answered"] == pytest.approx(answered.mean(), abs=1e-6)
+    assert g["correct"] == pytest.approx((answered & (outcomes == "correct")).mean(), abs=1e-6)
+    assert g["hedged"] == pytest.approx(((actions == "hedge") & (outcomes != "abstained")).mean(), abs=1e-6)
     assert g["answered"] + g["abstained"] + g["hedged"] == pytest.approx(1.0, abs=1e-5)
-    assert set(saved["signals"]) == set(CHEAP) and all("auroc" in v and "prr" in v and "cost" in v for v in saved["signals"].values())
-    assert set(saved["per_category"]) <= set(cats)
+    assert raw["correct"] == pytest.approx((outcomes == "correct").mean(), abs=1e-6)
+    assert (g["alpha"], g["delta"]) == (0.3, 0.2)
+    # the answer threshold is the one certified: every answered row clears it, no abstained-by-score row does
+    thr = saved["guard"]["threshold"]
+    scores = np.array([r["score"] for r in records])
+    if isinstance(thr, str):
+        assert not (actions == "answer").any()
+    else:
+        by_score = ~np.array([r["precheck_fired"] or r["model_abstained"] for r in records])
+        assert np.all((scores[by_score] >= thr) == (actions[by_score] == "answer"))
+    # per-signal AUROC recomputed from the records' signal values
+    m = outcomes != "abstained"
+    for name in CHEAP:
+        vals = np.array([np.nan if r["signals"][name] is None else r["signals"][name] for r in records])
+        expected = metrics.auroc(vals[m], (outcomes[m] == "hallucinated").astype(float))
+        assert saved["signals"][name]["auroc"] == pytest.approx(expected, abs=1e-5, nan_ok=True)
+    per_cat_n = {c: sum(r["category"] == c for r in records) for c in cats}
+    assert {c: v["guarded"]["n"] for c, v in saved["per_category"].items()} == {c: n for c, n in per_cat_n.items() if n}
+    # the saved guard reproduces the written decisions
+    from nescio.policy.guard import Guard
+
+    guard = Guard.load(out / "tiny-llama" / "guard", model_id=tiny.model_id)
+    assert guard.alpha == 0.3 and guard.signal_names_ == tuple(CHEAP)
     html = (out / "report.html").read_text()
     assert "http://" not in html and "https://" not in html  # self-contained
     pngs = html.split('src="data:image/png;base64,')[1:]
     assert len(pngs) >= 4
     assert base64.b64decode(pngs[0].split('"')[0])[:4] == b"\x89PNG"
-    assert (out / "tiny-llama" / "guard" / "guard.json").is_file()
     # --compare: the second model's results ride along and the report shows both side by side
     assert list(saved["compare"]) == ["tiny-qwen2"] and saved["compare"]["tiny-qwen2"]["n"] == saved["n"]
     assert "tiny-qwen2" in html and "tiny-llama" in html
@@ -138,8 +166,12 @@ def test_nescio_eval_end_to_end_on_smollm2(tmp_path):
     assert res["n"] == 16 and res["model"] == "smollm2-135m-instruct"
     raw = res["raw"]
     assert raw["correct"] + raw["hallucinated"] + raw["abstained"] == pytest.approx(1.0, abs=1e-5)
-    rr = res["guarded"]["realised_risk"]
-    assert rr is None or 0.0 <= rr <= 1.0  # None: nothing answered
+    g = res["guarded"]
+    rr = g["realised_risk"]
+    if g["answered"] > 0:  # realised risk = hallucinated / answered among the 16 test questions
+        assert rr == pytest.approx(g["hallucinated"] / g["answered"], abs=1e-5)
+    else:
+        assert rr is None
     assert "data:image/png;base64," in (out / "report.html").read_text()
 
 

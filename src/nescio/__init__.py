@@ -12,8 +12,10 @@ from typing import Any
 
 from nescio.types import (
     SCHEMA_VERSION,
+    Action,
     CaptureSpec,
     Decision,
+    DecisionBatch,
     Generation,
     GenerationConfig,
     Grade,
@@ -37,14 +39,17 @@ _LAZY = {
     "grade": "nescio.grading",
     "compute_signals": "nescio.signals",
     "Guard": "nescio.policy",
+    "answer": "nescio.policy",
     "evaluate": "nescio.evaluate",
     "run_theory": "nescio.theory",
 }
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Action",
     "CaptureSpec",
     "Decision",
+    "DecisionBatch",
     "Generation",
     "GenerationConfig",
     "Grade",

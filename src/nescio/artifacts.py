@@ -41,12 +41,14 @@ def write_artifact(
 
 
 def read_artifact(
-    directory: str | os.PathLike, stem: str, *, artifact: str, version: int
+    directory: str | os.PathLike, stem: str, *, artifact: str, version: int, required: tuple[str, ...] = ()
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Read a pair written by :func:`write_artifact`: ``(meta, arrays)``.
 
-    Raises :class:`NescioError` naming the problem when a file is missing, the JSON is
-    invalid, or the artifact kind or schema version is not the one asked for.
+    Every kind of damage is a one-line :class:`NescioError` naming the damaged file: a
+    missing file, invalid JSON or JSON that is not an object, another artifact kind or
+    schema version, a missing ``required`` metadata key, or a safetensors file that is
+    truncated or not safetensors at all.
     """
     from safetensors.numpy import load_file
 
@@ -57,11 +59,30 @@ def read_artifact(
         raise NescioError(f"{str(d)!r} is not a saved {artifact}: " + ", ".join(f"{m} missing" for m in missing))
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise NescioError(f"{meta_path}: not valid JSON ({exc.msg})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise NescioError(f"{meta_path}: damaged, not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if not isinstance(meta, dict):
+        raise NescioError(f"{meta_path}: damaged, expected a JSON object, got {type(meta).__name__}")
     if meta.get("artifact") != artifact or meta.get("schema_version") != version:
         raise NescioError(
             f"{meta_path}: a {meta.get('artifact')!r} artifact, schema version {meta.get('schema_version')}; "
             f"this nescio reads {artifact!r} version {version}"
         )
-    return meta, load_file(str(arrays_path))
+    absent = [k for k in required if k not in meta]
+    if absent:
+        raise NescioError(f"{meta_path}: damaged, missing field {absent[0]!r}")
+    try:
+        arrays = load_file(str(arrays_path))
+    except Exception as exc:  # safetensors raises its own SafetensorError (and OSError, ValueError) on damage
+        raise NescioError(f"{arrays_path}: damaged, not a readable safetensors file ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})") from None
+    return meta, arrays
+
+
+class ArtifactDamage(NescioError):
+    """Raised by :func:`damaged` for a field that is present but unusable."""
+
+
+def damaged(path: str | os.PathLike, exc: BaseException) -> NescioError:
+    """A one-line NescioError for an artifact whose fields could not be used (``raise damaged(p, exc) from None``)."""
+    return ArtifactDamage(f"{path}: damaged ({type(exc).__name__}: {exc})")

@@ -29,11 +29,49 @@ class Outcome(str, enum.Enum):
     CORRECT: matches a gold alias. ABSTAINED: declines, says it does not know, or (for a
     false-premise question) corrects the premise. HALLUCINATED: asserts anything else;
     for an unanswerable question every asserted answer is HALLUCINATED.
+
+    ``str(member)`` is its value, so numpy masks work: ``outcomes == Outcome.CORRECT`` on an
+    object array of Outcomes. JSON carries the value; :meth:`coerce` reads it back.
     """
 
     CORRECT = "correct"
     HALLUCINATED = "hallucinated"
     ABSTAINED = "abstained"
+
+    def __str__(self) -> str:  # the value, as StrEnum: numpy turns an enum scalar into str(member)
+        return self.value
+
+    @classmethod
+    def coerce(cls, value: object) -> Outcome:
+        """``value`` as an Outcome (an Outcome or its string value); anything else is a NescioError."""
+        try:
+            return value if isinstance(value, cls) else cls(value)
+        except ValueError:
+            raise NescioError(f"unknown outcome {value!r}; accepted: {', '.join(o.value for o in cls)}") from None
+
+
+class Action(str, enum.Enum):
+    """What the guard does with a question.
+
+    ANSWER: show the model's answer. HEDGE: show it with an explicit uncertainty statement
+    (``nescio.policy.scoring.HEDGE_TEMPLATE``). ABSTAIN: show the abstention text instead
+    (``ABSTAIN_TEXT``), or the model's own refusal when the model declined by itself.
+    """
+
+    ANSWER = "answer"
+    HEDGE = "hedge"
+    ABSTAIN = "abstain"
+
+    def __str__(self) -> str:  # the value, as StrEnum: numpy turns an enum scalar into str(member)
+        return self.value
+
+    @classmethod
+    def coerce(cls, value: object) -> Action:
+        """``value`` as an Action (an Action or its string value); anything else is a NescioError."""
+        try:
+            return value if isinstance(value, cls) else cls(value)
+        except ValueError:
+            raise NescioError(f"unknown action {value!r}; accepted: {', '.join(a.value for a in cls)}") from None
 
 
 # Question categories used by the built-in benchmark. Known-fact categories start with
@@ -231,14 +269,165 @@ class SignalTable:
         return np.column_stack([np.asarray(self.values[n], dtype=float) for n in names])
 
 
+
 @dataclass(frozen=True)
 class Decision:
-    """What the guard does with one question."""
+    """What the guard does with one question.
 
-    text: str  # what the user sees
-    answer: str | None  # the model's answer, None when abstained
-    abstained: bool
-    hedged: bool
+    ``action`` decides; ``text`` is what the user sees (the answer, the hedged answer, the
+    abstention text, or the model's own refusal); ``answer`` is the model's answer, ``None``
+    when the guard abstained or never generated one (pre-check before generating).
+    ``p_correct`` is the calibrated P(correct), ``None`` when no answer was generated.
+    ``signals`` maps signal names to values (higher = riskier; NaN = missing).
+    """
+
+    action: Action
+    text: str
+    answer: str | None
     p_correct: float | None
     reason: str
     signals: Mapping[str, float] = field(default_factory=dict)
+    question_id: str = ""
+
+    @property
+    def abstained(self) -> bool:
+        return self.action is Action.ABSTAIN
+
+    @property
+    def hedged(self) -> bool:
+        return self.action is Action.HEDGE
+
+
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind == "f" or b.dtype.kind == "f":
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def _json_number(x: float) -> float | str | None:
+    x = float(x)
+    if np.isnan(x):
+        return None
+    return x if np.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+@dataclass(frozen=True, eq=False)
+class DecisionBatch:
+    """The guard's decisions for a batch of generations (``Guard.decide`` / ``nescio.policy.answer``).
+
+    One entry per question, in input order:
+
+    - ``question_ids``; ``actions`` (:class:`Action`); ``texts``: what the user sees (the
+      answer, ``HEDGE_TEMPLATE`` around it, ``ABSTAIN_TEXT``, or the model's own refusal);
+      ``answers``: the model's raw answer text ("" when none was generated);
+    - ``p_correct``: calibrated P(correct), NaN when no answer was generated (pre-check
+      before generating); ``scores``: the detector's raw score on which the threshold is
+      certified (NaN likewise); ``precheck_scores``: the knowability pre-check's
+      P(unanswerable) (signal ``precheck_signal``), NaN when the pre-check is off;
+    - ``precheck_fired`` / ``model_abstained``: bool arrays; ``reasons``: one sentence each;
+    - ``signal_names`` and ``signals`` ``[n, k]`` (higher = riskier, NaN = missing).
+
+    Batch-level: ``alpha`` / ``delta`` (the risk level the thresholds were certified at) and
+    ``certified``: whether an answer threshold was certified at ``alpha`` (if not, nothing
+    is answered unhedged). ``batch[i]`` is a :class:`Decision`; ``to_json()`` the JSON form
+    (enums as strings, non-finite numbers as ``None`` / ``"inf"``).
+    """
+
+    question_ids: tuple[str, ...]
+    actions: tuple[Action, ...]
+    texts: tuple[str, ...]
+    answers: tuple[str, ...]
+    p_correct: np.ndarray
+    scores: np.ndarray
+    precheck_fired: np.ndarray
+    model_abstained: np.ndarray
+    reasons: tuple[str, ...]
+    signal_names: tuple[str, ...]
+    signals: np.ndarray
+    alpha: float
+    delta: float
+    certified: bool
+    precheck_scores: np.ndarray | None = None
+    precheck_signal: str = "precheck"
+
+    def __post_init__(self) -> None:
+        n = len(self.question_ids)
+        object.__setattr__(self, "actions", tuple(Action.coerce(a) for a in self.actions))
+        for name in ("p_correct", "scores"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float).reshape(n))
+        for name in ("precheck_fired", "model_abstained"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=bool).reshape(n))
+        pc = np.full(n, np.nan) if self.precheck_scores is None else np.asarray(self.precheck_scores, dtype=float)
+        object.__setattr__(self, "precheck_scores", pc.reshape(n))
+        object.__setattr__(self, "signals", np.asarray(self.signals, dtype=float).reshape(n, len(self.signal_names)))
+        for name in ("actions", "texts", "answers", "reasons"):
+            if len(getattr(self, name)) != n:
+                raise NescioError(f"DecisionBatch: {name} has {len(getattr(self, name))} entries, expected {n}")
+
+    def __len__(self) -> int:
+        return len(self.question_ids)
+
+    def __getitem__(self, i: int) -> Decision:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"decision {i} out of range for a batch of {len(self)}")
+        action = self.actions[i]
+        generated = bool(np.isfinite(self.p_correct[i]))
+        signals = {n: float(v) for n, v in zip(self.signal_names, self.signals[i])} if generated else {}
+        if np.isfinite(self.precheck_scores[i]):
+            signals[self.precheck_signal] = float(self.precheck_scores[i])
+        return Decision(
+            action=action,
+            text=self.texts[i],
+            answer=None if action is Action.ABSTAIN or not generated else self.answers[i],
+            p_correct=float(self.p_correct[i]) if generated else None,
+            reason=self.reasons[i],
+            signals=signals,
+            question_id=self.question_ids[i],
+        )
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def action_array(self) -> np.ndarray:
+        """The actions as a numpy object array (for masks such as ``== Action.ANSWER``)."""
+        out = np.empty(len(self), dtype=object)
+        out[:] = list(self.actions)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DecisionBatch):
+            return NotImplemented
+        plain = ("question_ids", "actions", "texts", "answers", "reasons", "signal_names", "alpha", "delta", "certified",
+                 "precheck_signal")
+        arrays = ("p_correct", "scores", "precheck_fired", "model_abstained", "signals", "precheck_scores")
+        return all(getattr(self, k) == getattr(other, k) for k in plain) and all(
+            _same_array(getattr(self, k), getattr(other, k)) for k in arrays)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_json(self) -> dict:
+        """JSON-able dict: batch-level fields plus one record per question (enums as strings)."""
+        return {
+            "alpha": float(self.alpha),
+            "delta": float(self.delta),
+            "certified": bool(self.certified),
+            "signal_names": list(self.signal_names),
+            "precheck_signal": self.precheck_signal,
+            "decisions": [
+                {
+                    "question_id": self.question_ids[i],
+                    "action": self.actions[i].value,
+                    "text": self.texts[i],
+                    "answer": self.answers[i],
+                    "p_correct": _json_number(self.p_correct[i]),
+                    "score": _json_number(self.scores[i]),
+                    "precheck_score": _json_number(self.precheck_scores[i]),
+                    "precheck_fired": bool(self.precheck_fired[i]),
+                    "model_abstained": bool(self.model_abstained[i]),
+                    "reason": self.reasons[i],
+                    "signals": {n: _json_number(v) for n, v in zip(self.signal_names, self.signals[i])},
+                }
+                for i in range(len(self))
+            ],
+        }

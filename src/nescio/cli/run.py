@@ -96,15 +96,13 @@ def register(app: typer.Typer) -> None:
         """Answer one question through a fitted guard, or say "I don't know", and explain why."""
         from rich.console import Console
 
-        from nescio.policy.guard import check_question
-        from nescio.policy.default import default_guard
+        from nescio.policy.default import ask_default
 
-        check_question(question)
         console = Console()
-        g = default_guard(model, guard, console=Console(stderr=True))
-        d = g.ask(question)
+        d = ask_default(question, model, guard, console=Console(stderr=True))
         style = "yellow" if d.hedged else ("red" if d.abstained else "green")
         console.print(f"[bold {style}]{d.text}[/]")
         console.print(f"why: {d.reason}")
         top = sorted(d.signals.items())
-        console.print("[dim]signals (higher = riskier): " + ", ".join(f"{k} {v:.3g}" for k, v in top) + "[/]")
+        if top:
+            console.print("[dim]signals (higher = riskier): " + ", ".join(f"{k} {v:.3g}" for k, v in top) + "[/]")

@@ -249,7 +249,7 @@ def write_report(runs: list[tuple[dict, list[dict]]], path: str | Path, main_sig
         per_run(lambda r, rec: _png(_fig_reliability(r, rec)) + _png(_fig_histograms(r, rec))),
         "<h2>Per category</h2>",
         per_run(lambda r, rec: _png(_fig_categories(r))),
-        "<h2>Pre-check and cascade</h2>",
+        "<h2>Pre-check and confidence target</h2>",
         per_run(lambda r, rec: _policy_extras(r)),
         "<h2>Signals</h2><p class=note>AUROC separates correct from hallucinated answers on the evaluation set; "
         "PRR as in LM-Polygraph (0 random, 1 oracle); cost in extra model passes per question.</p>",
@@ -277,12 +277,6 @@ def _policy_extras(r: dict) -> str:
             f"<tr><td>… on unanswerable questions</td><td>{_pct(pc.get('fire_rate_unanswerable'))}</td></tr>"
             f"<tr><td>… wrongly on answerable questions</td><td>{_pct(pc.get('wrongful_block_rate'))}</td></tr>"
             f"<tr><td>… blocking a raw-correct answer</td><td>{_pct(pc.get('blocked_correct_rate'))}</td></tr>"
-        )
-    cc = r.get("cascade")
-    if cc:
-        rows.append(
-            f"<tr><td>cascade: share sampled</td><td>{_pct(cc.get('share_sampled'))}</td></tr>"
-            f"<tr><td>cascade: cost saved vs always sampling</td><td>{_pct(cc.get('cost_saved'))}</td></tr>"
         )
     ct = r.get("confidence_target")
     if ct:

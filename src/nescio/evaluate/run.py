@@ -19,11 +19,11 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.policy import adapters
+from nescio.policy.answering import grade_outcomes
 from nescio.policy.guard import Guard
 from nescio.policy.risk import check_level
-from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, BandPolicy, confidence_target_score, raw_tally, tally
-from nescio.types import NescioError, Question
+from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
+from nescio.types import NescioError, Outcome, Question
 
 RESULTS_SCHEMA = "nescio.results/1"
 
@@ -125,9 +125,10 @@ def _clean(x):
 
 def signal_metrics(X: np.ndarray, names: Sequence[str], outcomes: np.ndarray, gens) -> dict:
     from nescio.evaluate import metrics
+    from nescio.signals import signal_info
 
-    m = outcomes != "abstained"
-    bad = (outcomes[m] == "hallucinated").astype(float)
+    m = outcomes != Outcome.ABSTAINED
+    bad = (outcomes[m] == Outcome.HALLUCINATED).astype(float)
     out = {}
     for j, name in enumerate(names):
         risk = X[m, j]
@@ -135,7 +136,7 @@ def signal_metrics(X: np.ndarray, names: Sequence[str], outcomes: np.ndarray, ge
             "auroc": metrics.auroc(risk, bad),
             "prr": metrics.prr(risk, 1.0 - bad),
             "aurc": metrics.aurc(risk, bad),
-            "cost": adapters.signal_cost(name, gens),
+            "cost": signal_info(name).cost_per_question(gens) if len(gens) else 0.0,
         }
     return out
 
@@ -154,7 +155,6 @@ def _evaluate_one(
     timing["load_s"] = time.perf_counter() - t0
     model_dir = out / _slug(spec)
     guard = Guard(**guard_params)
-    guard._signal_names()
     config = guard.generation_config(model=lm)
     everything = list({q.id: q for q in [*train, *cal, *test]}.values())
     t = time.perf_counter()
@@ -164,44 +164,48 @@ def _evaluate_one(
     timing["generation_s_per_question"] = timing["generation_s"] / max(len(everything), 1)
     by_id = {g.question.id: g for g in gens}
     t = time.perf_counter()
-    outcome_of = dict(zip(by_id, adapters.grade_outcomes(list(by_id.values()))))
+    outcome_of = dict(zip(by_id, grade_outcomes(list(by_id.values()))))
     timing["grading_s"] = time.perf_counter() - t
     tr_g, ca_g, te_g = ([by_id[q.id] for q in qs] for qs in (train, cal, test))
-    arr = lambda gs: np.array([outcome_of[g.question.id] for g in gs], dtype=object)  # noqa: E731
+    def arr(gs):
+        out = np.empty(len(gs), dtype=object)
+        out[:] = [outcome_of[g.question.id] for g in gs]
+        return out
+
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        guard.fit_generations(lm, tr_g, arr(tr_g), ca_g, arr(ca_g))
+        guard.fit(tr_g, arr(tr_g), ca_g, arr(ca_g), model_id=lm.model_id, model_spec=lm.spec)
     guard.save(model_dir / "guard")
     timing["fit_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    d = guard.decide_generations(te_g)
+    d = guard.decide(te_g)
     timing["decide_s"] = time.perf_counter() - t
     outcomes = arr(te_g)
-    actions = d["action"]
+    actions = d.action_array()
     records = []
-    signal_index = {n: i for i, n in enumerate(guard.signal_names_)}
     for i, g in enumerate(te_g):
         q = g.question
         records.append({
             "id": q.id, "question": q.text, "category": q.category, "answerable": q.answerable,
-            "gold": " | ".join(q.answers[:3]), "answer": g.text.strip(), "outcome": outcomes[i],
-            "action": str(actions[i]), "p_correct": float(d["p_correct"][i]), "score": float(d["score"][i]),
-            "precheck_fired": bool(d["precheck_fired"][i]), "model_abstained": bool(d["model_abstained"][i]),
-            "reason": str(d["reason"][i]),
-            "shown": BandPolicy.render(str(actions[i]), g.text.strip()),
+            "gold": " | ".join(q.answers[:3]), "answer": g.text.strip(), "outcome": outcomes[i].value,
+            "action": actions[i].value, "p_correct": float(d.p_correct[i]), "score": float(d.scores[i]),
+            "precheck_fired": bool(d.precheck_fired[i]), "model_abstained": bool(d.model_abstained[i]),
+            "reason": d.reasons[i],
+            "shown": d.texts[i],
             "msp_prob": float(np.exp(np.mean(g.token_logprobs))) if g.token_logprobs else None,
-            "signals": {n: (None if not np.isfinite(d["signals"][i, j]) else float(d["signals"][i, j])) for n, j in signal_index.items()},
+            "signals": {n: (None if not np.isfinite(d.signals[i, j]) else float(d.signals[i, j]))
+                        for j, n in enumerate(d.signal_names)},
         })
-    m = outcomes != "abstained"
-    correct = (outcomes == "correct").astype(float)
+    m = outcomes != Outcome.ABSTAINED
+    correct = (outcomes == Outcome.CORRECT).astype(float)
     guarded = tally(actions, outcomes)
     guarded.update({"alpha": guard.alpha, "delta": guard.delta})
-    fired = d["precheck_fired"]
+    fired = d.precheck_fired
     answerable = np.array([g.question.answerable for g in te_g])
     facts = np.array([g.question.category.startswith("fact/") or g.question.answerable for g in te_g])
-    shown_answer = (actions != ABSTAIN) & (outcomes != "abstained")
-    raw_correct_fact = facts & (outcomes == "correct")
+    shown_answer = (actions != ABSTAIN) & (outcomes != Outcome.ABSTAINED)
+    raw_correct_fact = facts & (outcomes == Outcome.CORRECT)
     results = {
         "schema": RESULTS_SCHEMA,
         "model": spec,
@@ -211,23 +215,25 @@ def _evaluate_one(
         "n_calibration": len(ca_g),
         "raw": raw_tally(outcomes),
         "guarded": guarded,
-        "guard": guard.fit_summary_ | {"signals": list(guard.signal_names_), "hedge_alpha": guard.hedge_alpha},
-        "signals": signal_metrics(d["signals"], guard.signal_names_, outcomes, te_g),
+        "guard": guard.fit_summary_.to_json() | {"signals": list(guard.signal_names_), "hedge_alpha": guard.hedge_alpha,
+                                                 "certified_levels": {f"{k:g}": (v if np.isfinite(v) else "inf")
+                                                                      for k, v in guard.certified_levels().items()}},
+        "signals": signal_metrics(d.signals, guard.signal_names_, outcomes, te_g),
         "detector": {
-            "auroc": metrics.auroc(-d["score"][m], outcomes[m] == "hallucinated"),
-            "prr": metrics.prr(-d["score"][m], correct[m]),
-            "aurc": metrics.aurc(-d["score"][m], outcomes[m] == "hallucinated"),
-            "ece": metrics.ece(d["p_correct"][m], correct[m]),
+            "auroc": metrics.auroc(-d.scores[m], outcomes[m] == Outcome.HALLUCINATED),
+            "prr": metrics.prr(-d.scores[m], correct[m]),
+            "aurc": metrics.aurc(-d.scores[m], outcomes[m] == Outcome.HALLUCINATED),
+            "ece": metrics.ece(d.p_correct[m], correct[m]),
         },
         "confidence_target": {
-            str(t): confidence_target_score(np.where(fired | d["model_abstained"], 0.0, d["p_correct"]), outcomes == "correct", t)
+            str(t): confidence_target_score(np.where(fired | d.model_abstained, 0.0, d.p_correct), outcomes == Outcome.CORRECT, t)
             for t in (0.5, 0.75, 0.9)
         },
         "precheck": {
             "fire_rate": fired.mean() if len(fired) else 0.0,
             "fire_rate_unanswerable": fired[~answerable].mean() if (~answerable).any() else None,
             "wrongful_block_rate": fired[answerable].mean() if answerable.any() else None,
-            "blocked_correct_rate": (fired & (outcomes == "correct")).sum() / max((outcomes == "correct").sum(), 1),
+            "blocked_correct_rate": (fired & (outcomes == Outcome.CORRECT)).sum() / max((outcomes == Outcome.CORRECT).sum(), 1),
         },
         "targets": {
             "unanswerable_abstained": (~shown_answer[~answerable]).mean() if (~answerable).any() else None,
@@ -237,13 +243,13 @@ def _evaluate_one(
         },
         "per_category": {k: {"raw": v["raw"], "guarded": v["guarded"]} for k, v in _tally_by(records, "category").items()},
         "cost": {
-            "forward_passes_per_question_vs_greedy": 1.0 + sum(adapters.signal_cost(n, te_g) for n in guard.signal_names_),
+            "forward_passes_per_question_vs_greedy": 1.0 + sum(guard.signal_set_.costs(te_g).values()),
             "sampled_share": 0.0,
         },
         "timing": timing,
     }
     # other operating points of the same fitted guard, for the trade-off table
-    declined = fired | d["model_abstained"]
+    declined = fired | d.model_abstained
     points = {
         "precheck_only": np.where(declined, ABSTAIN, ANSWER).astype(object),
         "hedges_as_answers": np.where(actions == HEDGE, ANSWER, actions).astype(object),
@@ -251,12 +257,12 @@ def _evaluate_one(
     results["operating_points"] = {}
     for name, acts in points.items():
         t_ = tally(acts, outcomes)
-        shown_ = (acts != ABSTAIN) & (outcomes != "abstained")
+        shown_ = (acts != ABSTAIN) & (outcomes != Outcome.ABSTAINED)
         t_["unanswerable_abstained"] = (~shown_[~answerable]).mean() if (~answerable).any() else None
         t_["known_fact_correct_kept"] = ((acts == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1)
         results["operating_points"][name] = t_
     results["targets"]["unanswerable_not_answered_hedges_count_as_abstained"] = (
-        (actions[~answerable] != ANSWER) | (outcomes[~answerable] == "abstained")
+        (actions[~answerable] != ANSWER) | (outcomes[~answerable] == Outcome.ABSTAINED)
     ).mean() if (~answerable).any() else None
     return results, records
 
@@ -294,8 +300,8 @@ def evaluate(
     if limit is not None and limit < 10:
         raise NescioError(f"--limit must be at least 10 questions per split, got {limit}")
     guard_params = dict(alpha=alpha, delta=delta, signals=tuple(signals) if signals else None, hedge_alpha=hedge_alpha,
-                        precheck=precheck, detector=detector, max_new_tokens=max_new_tokens)
-    Guard(**guard_params)._signal_names()  # fail fast on unknown signals
+                        use_precheck=precheck, detector=detector, max_new_tokens=max_new_tokens)
+    Guard(**guard_params)._check_params()  # fail fast on unknown signals
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

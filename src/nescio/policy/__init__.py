@@ -1,9 +1,14 @@
 """The guard: calibrated P(correct) from hallucination signals and answer-or-abstain policies.
 
+The guard is a composition of scikit-learn-style estimators and holds no model:
+
+- :mod:`~nescio.policy.signalset`: registry signals → matrix (fitted ones built from the registry);
 - :mod:`~nescio.policy.detector`: signals → P(correct) (logistic or boosting + calibration);
+- :mod:`~nescio.policy.precheck`: the knowability pre-check (abstain before answering);
 - :mod:`~nescio.policy.risk`: Learn-then-Test thresholds with a Clopper–Pearson guarantee;
 - :mod:`~nescio.policy.scoring`: confidence target (Kalai et al.), hedge band, tallies;
-- :mod:`~nescio.policy.guard`: :class:`Guard` (fit / ask / save / load).
+- :mod:`~nescio.policy.guard`: :class:`Guard` (``from_model`` / ``fit`` / ``decide`` / ``save`` / ``load``);
+- :mod:`~nescio.policy.answering`: :func:`answer` (model + guard + texts → ``DecisionBatch``).
 """
 
 from __future__ import annotations
@@ -13,15 +18,24 @@ from typing import Any
 
 _LAZY = {
     "Guard": "nescio.policy.guard",
-    "Cascade": "nescio.policy.cascade",
+    "GuardFitSummary": "nescio.policy.guard",
     "check_question": "nescio.policy.guard",
+    "answer": "nescio.policy.answering",
+    "ask": "nescio.policy.answering",
+    "grade_outcomes": "nescio.policy.answering",
+    "Cascade": "nescio.policy.cascade",
+    "SignalSet": "nescio.policy.signalset",
+    "PreCheck": "nescio.policy.precheck",
+    "PrecheckResult": "nescio.policy.precheck",
     "Detector": "nescio.policy.detector",
     "Calibrator": "nescio.policy.calibrate",
     "RiskController": "nescio.policy.risk",
+    "RiskPolicy": "nescio.policy.risk",
     "clopper_pearson_upper": "nescio.policy.risk",
     "BandPolicy": "nescio.policy.scoring",
     "confidence_target_score": "nescio.policy.scoring",
     "default_guard": "nescio.policy.default",
+    "ask_default": "nescio.policy.default",
 }
 
 __all__ = list(_LAZY)

@@ -19,6 +19,8 @@ import numpy as np
 
 from nescio.policy.detector import Detector
 from nescio.policy.risk import RiskController, check_level
+from nescio.policy.scoring import _enum_array
+from nescio.types import Action, Outcome
 
 DEFAULT_SAMPLING_SIGNALS = ("sample_disagreement", "n_distinct_answers", "discrete_semantic_entropy")
 
@@ -61,24 +63,28 @@ class Cascade:
 
     def fit(self, cheap_threshold: float, train: tuple, calibration: tuple) -> Cascade:
         """``train`` / ``calibration``: (cheap_score, cheap_p, sampling [n, k] (NaN outside the band),
-        outcomes ("correct"/"hallucinated"/"abstained"), skip mask (pre-check fired or model declined))."""
+        outcomes (:class:`Outcome`), skip mask (pre-check fired or model declined))."""
         alpha = check_level("alpha", self.alpha)
         delta = check_level("delta", self.delta)
         self.cheap_threshold_ = float(cheap_threshold)
         s_t, p_t, x_t, o_t, skip_t = train
-        band_t = self.band(s_t, p_t, cheap_threshold) & (o_t != "abstained") & ~skip_t
+        o_t = _enum_array(o_t, Outcome)
+        band_t = self.band(s_t, p_t, cheap_threshold) & (o_t != Outcome.ABSTAINED) & ~skip_t
         names = ("cheap_detector_logit", *self.sampling_signals)
         self.detector_ = Detector(names, random_state=self.random_state)
-        self.detector_.fit(self._features(s_t[band_t], x_t[band_t]), o_t[band_t] == "correct")
+        self.detector_.fit(self._features(s_t[band_t], x_t[band_t]), o_t[band_t] == Outcome.CORRECT)
         s_c, p_c, x_c, o_c, skip_c = calibration
-        use = (o_c != "abstained") & ~skip_c
+        o_c = _enum_array(o_c, Outcome)
+        use = (o_c != Outcome.ABSTAINED) & ~skip_c
         comb = self.combined_score(s_c, p_c, x_c)
-        self.risk_ = RiskController(alpha, delta).fit(comb[use], o_c[use] == "hallucinated")
+        self.risk_ = RiskController(alpha, delta).fit(comb[use], o_c[use] == Outcome.HALLUCINATED)
         self.threshold_ = self.risk_.threshold_
         return self
 
     def actions(self, cheap_score, cheap_p, sampling, skip) -> np.ndarray:
+        """An object array of :class:`Action` (ANSWER or ABSTAIN) per question."""
         comb = self.combined_score(cheap_score, cheap_p, sampling)
-        act = np.where(comb >= self.threshold_, "answer", "abstain").astype(object)
-        act[np.asarray(skip, dtype=bool)] = "abstain"
+        act = np.empty(len(comb), dtype=object)
+        act[:] = [Action.ANSWER if c >= self.threshold_ else Action.ABSTAIN for c in comb]
+        act[np.asarray(skip, dtype=bool)] = Action.ABSTAIN
         return act

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from nescio.policy.guard import Guard
-from nescio.types import NescioError
+from nescio.types import Decision, NescioError
 
 
 def default_guard_dir(model_id: str) -> Path:
@@ -16,19 +16,21 @@ def default_guard_dir(model_id: str) -> Path:
     return cache_root() / "guards" / hashlib.sha256(model_id.encode()).hexdigest()[:16]
 
 
-def default_guard(model: str = "smollm2-135m-instruct", guard_dir: str | Path | None = None, *, console=None) -> Guard:
-    """A fitted guard for ``model``: from ``guard_dir`` when given, else the cached default
-    (fitted on the built-in train/calibration splits on first use, then saved)."""
+def default_guard(model="smollm2-135m-instruct", guard_dir: str | Path | None = None, *, console=None) -> Guard:
+    """A fitted guard for ``model`` (LoadedModel or spec): from ``guard_dir`` when given, else
+    the cached default (fitted on the built-in train/calibration splits on first use, then saved)."""
     from nescio.data import builtin_questions
-    from nescio.policy import adapters
+    from nescio.policy.answering import ensure_model
 
-    lm = adapters.ensure_model(model)
     if guard_dir is not None:
-        return Guard.load(guard_dir, lm)
+        guard = Guard.load(guard_dir)  # a damaged guard fails here, before the model is loaded
+        guard.check_model(str(ensure_model(model).model_id))
+        return guard
+    lm = ensure_model(model)
     d = default_guard_dir(str(lm.model_id))
     if (d / "guard.json").is_file():
         try:
-            return Guard.load(d, lm)
+            return Guard.load(d, model_id=str(lm.model_id))
         except NescioError as exc:  # written by another nescio version, or damaged: refit
             if console is not None:
                 console.print(f"cached default guard not usable ({exc}); refitting")
@@ -36,6 +38,23 @@ def default_guard(model: str = "smollm2-135m-instruct", guard_dir: str | Path | 
         console.print(f"fitting a default guard for {lm.spec} on the built-in train/calibration splits "
                       f"(first use only; cached in {d}) …")
     qs = builtin_questions()
-    guard = Guard.fit(lm, [q for q in qs if q.split in ("train", "calibration")], progress=console is not None)
+    guard = Guard.from_model(lm, [q for q in qs if q.split in ("train", "calibration")], progress=console is not None)
     guard.save(d)
     return guard
+
+
+def ask_default(question: str, model: str = "smollm2-135m-instruct", guard_dir: str | Path | None = None, *,
+                console=None) -> Decision:
+    """``nescio ask``: one question through ``guard_dir`` (or the cached default guard) with ``model``."""
+    from nescio.policy.answering import ask, ensure_model
+    from nescio.policy.guard import check_question
+
+    check_question(question)
+    if guard_dir is not None:
+        guard = Guard.load(guard_dir)  # fail on a damaged guard before loading the model
+        lm = ensure_model(model)
+        guard.check_model(str(lm.model_id))
+    else:
+        lm = ensure_model(model)
+        guard = default_guard(lm, console=console)
+    return ask(lm, guard, question)

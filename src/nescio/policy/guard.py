@@ -1,44 +1,48 @@
-"""The Guard: model + signals (+ fitted probes) + calibrated detector + risk-controlled policy.
+"""The Guard: signal set + detector + risk policy + knowability pre-check, fitted on generations.
 
-``Guard.fit(model, questions, alpha=0.1, delta=0.1)`` generates answers for the training
-and calibration questions (one greedy pass that also captures what the probes read),
-fits the probes and the detector's combiner on the training split, then — on the
-calibration split — the calibrator, the Learn-then-Test answer threshold (hallucination
-rate among answered ≤ alpha w.p. ≥ 1 − delta), the hedge floor and the knowability
-pre-check. ``guard.ask(text)`` answers one question with a :class:`~nescio.types.Decision`.
+The guard holds no model: decisions are a function of generations.
+
+- ``Guard.from_model(model, questions, alpha=0.1, ...)`` generates answers for the training
+  and calibration questions (one greedy pass that captures what the signals read), grades
+  them and calls :meth:`Guard.fit`;
+- ``guard.fit(train_gens, train_outcomes, cal_gens, cal_outcomes)`` fits the fitted signals
+  and the detector's combiner on the training split, then — on the calibration split — the
+  calibrator, the pre-check threshold, the Learn-then-Test answer threshold (hallucination
+  rate among answered ≤ α w.p. ≥ 1 − δ), the hedge floor and the thresholds at the other
+  :meth:`certified_levels`;
+- ``guard.decide(generations, alpha=None) -> DecisionBatch``;
+  ``nescio.policy.answer(model, guard, texts)`` generates and decides (pre-check first).
 
 Decision order for one question:
-1. pre-check: the last-prompt-token knowability probe says "unknowable" with high
-   confidence → abstain (the answer is never shown);
+1. pre-check: the knowability probe says "unknowable" → abstain (the answer is never shown);
 2. the model declined by itself → abstain, keeping its own words;
 3. detector score ≥ threshold → answer; ≥ hedge floor → hedged answer; else abstain.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from nescio.artifacts import read_artifact, write_artifact
-from nescio.models.io import config_from_dict, config_to_dict
-from nescio.policy import adapters
+from nescio.artifacts import damaged, read_artifact, write_artifact
+from nescio.policy.base import Params, from_params
 from nescio.policy.detector import Detector
-from nescio.policy.risk import RiskController, check_level
-from nescio.policy.scoring import ABSTAIN, ABSTAIN_TEXT, ANSWER, HEDGE, BandPolicy
-from nescio.types import (
-    Decision,
-    Generation,
-    GenerationConfig,
-    NescioError,
-    Question,
-)
+from nescio.policy.precheck import PRECHECK_SIGNAL, PreCheck, PrecheckResult
+from nescio.policy.risk import ALPHA_LEVELS, RiskPolicy, check_level
+from nescio.policy.scoring import ABSTAIN_TEXT, BandPolicy
+from nescio.policy.signalset import SignalSet, check_signals
+from nescio.types import Action, DecisionBatch, Generation, GenerationConfig, NescioError, Outcome, Question
 
-GUARD_SCHEMA_VERSION = 1
+GUARD_SCHEMA_VERSION = 2
 MAX_QUESTION_CHARS = 4000
-DEFAULT_SIGNALS = adapters.DEFAULT_SIGNALS
-PRECHECK_SIGNAL = adapters.PRECHECK_SIGNAL
+DEFAULT_SIGNALS = (
+    "sequence_nll", "mean_token_nll", "max_token_nll", "mean_token_entropy", "max_token_entropy",
+    "one_minus_first_token_margin", "probe_last_prompt", "probe_answer_mean",
+)
+"""Cheap signals (read off the greedy pass) + probes on captured residual streams."""
 
 
 def check_question(text: object) -> str:
@@ -52,342 +56,314 @@ def check_question(text: object) -> str:
     return text.strip()
 
 
-class Guard:
-    """Answer-or-abstain wrapper around a model with a stated hallucination rate.
+@dataclass(frozen=True)
+class GuardFitSummary:
+    """What fitting found. Thresholds are on the detector's raw score (``inf``: nothing certified).
 
-    Parameters (stored as given; see :meth:`fit`)
+    ``tightest_alpha``: the smallest risk level (step 0.01) at which a threshold could be
+    certified at δ on this calibration split — a diagnostic: choosing α after seeing it
+    voids the guarantee."""
+
+    n_train: int
+    n_calibration: int
+    threshold: float
+    hedge_floor: float | None
+    precheck_threshold: float
+    certified: bool
+    calibration_answered: int
+    calibration_risk_upper_bound: float
+    tightest_alpha: float | None
+
+    def to_json(self) -> dict:
+        return {k: _json_float(v) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> GuardFitSummary:
+        return cls(**{k: (float(v) if isinstance(v, str) else v) for k, v in d.items()})
+
+
+def as_outcomes(outcomes, n: int, what: str) -> np.ndarray:
+    """Outcomes as an object array of :class:`Outcome` (strings accepted; a typo is a NescioError)."""
+    out = np.empty(n, dtype=object)
+    values = [Outcome.coerce(o) for o in outcomes]
+    if len(values) != n:
+        raise NescioError(f"{what}: {len(values)} outcomes for {n} generations")
+    out[:] = values
+    return out
+
+
+class Guard(Params):
+    """Answer-or-abstain policy with a stated hallucination rate, fitted on generations.
+
+    Parameters (stored as given; scikit-learn style)
     ----------
     alpha, delta : risk target: hallucinations among answered ≤ alpha w.p. ≥ 1 − delta.
-    signals : signal names (registry names, probes included); default :data:`DEFAULT_SIGNALS`.
-    hedge_alpha : looser risk level whose certified threshold becomes the hedge floor
-        (None disables hedging).
-    precheck : use the last-prompt knowability probe to abstain before answering.
+    signals : registry signal names, computed or fitted (any of ``nescio.signals.list_signals()``);
+        default :data:`DEFAULT_SIGNALS`.
+    hedge_alpha : looser risk level whose certified threshold becomes the hedge floor (None: no hedging).
+    use_precheck : use the knowability pre-check (:class:`~nescio.policy.precheck.PreCheck`; run alone by :meth:`precheck`).
     precheck_alpha : allowed share of answerable questions among those the pre-check blocks.
-    detector : ``"logistic"`` or ``"boosting"``; calibrator : ``"isotonic"`` or ``"platt"`` (the calibration method).
-    max_new_tokens : answer length budget.
+    detector : ``"logistic"`` or ``"boosting"``; calibrator : ``"isotonic"`` or ``"platt"``.
+    max_new_tokens : answer length budget for generation.
+    levels : extra risk levels certified at fit time (see :meth:`certified_levels`).
+
+    Learned (after :meth:`fit`): ``signal_set_``, ``detector_``, ``policy_`` (thresholds),
+    ``precheck_`` (None when off), ``threshold_``, ``hedge_floor_``, ``tightest_alpha_``,
+    ``generation_config_`` (what generation must capture for :meth:`decide`),
+    ``precheck_config_`` (the prefill-only config for :meth:`precheck`; None when off),
+    ``fit_summary_`` (:class:`GuardFitSummary`), ``model_id_`` / ``model_spec_``.
     """
 
-    def __init__(
-        self,
-        alpha: float = 0.1,
-        delta: float = 0.1,
-        signals: Sequence[str] | None = None,
-        hedge_alpha: float | None = 0.3,
-        precheck: bool = True,
-        precheck_alpha: float = 0.05,
-        detector: str = "logistic",
-        calibrator: str = "isotonic",
-        max_new_tokens: int = 24,
-        random_state: int = 0,
-    ):
+    def __init__(self, alpha: float = 0.1, delta: float = 0.1, signals: Sequence[str] | None = None,
+                 hedge_alpha: float | None = 0.3, use_precheck: bool = True, precheck_alpha: float = 0.05,
+                 detector: str = "logistic", calibrator: str = "isotonic", max_new_tokens: int = 24,
+                 random_state: int = 0, levels: Sequence[float] = ALPHA_LEVELS):
         self.alpha = alpha
         self.delta = delta
         self.signals = signals
         self.hedge_alpha = hedge_alpha
-        self.precheck = precheck
+        self.use_precheck = use_precheck
         self.precheck_alpha = precheck_alpha
         self.detector = detector
         self.calibrator = calibrator
         self.max_new_tokens = max_new_tokens
         self.random_state = random_state
-        self.model = None
+        self.levels = levels
 
-    # ------------------------------------------------------------------ config
-    def _signal_names(self) -> list[str]:
-        names = list(DEFAULT_SIGNALS if self.signals is None else self.signals)
-        if not names:
-            raise NescioError("signals list is empty; name at least one signal")
-        for name in names:
-            adapters.check_signal(name)
-        return names
+    # ------------------------------------------------------------------ configuration
+    def _check_params(self) -> list[str]:
+        check_level("alpha", self.alpha)
+        check_level("delta", self.delta)
+        if self.hedge_alpha is not None:
+            check_level("hedge_alpha", self.hedge_alpha)
+        if self.use_precheck:
+            check_level("precheck_alpha", self.precheck_alpha)
+        return check_signals(self.signals, DEFAULT_SIGNALS)
 
-    def _probe_names(self) -> list[str]:
-        names = [n for n in self._signal_names() if adapters.is_fitted_signal(n)]
-        if self.precheck and PRECHECK_SIGNAL not in names:
-            names.append(PRECHECK_SIGNAL)
-        return names
+    def _parts(self) -> tuple[SignalSet, PreCheck | None]:
+        names = self._check_params()
+        pre = PreCheck(self.precheck_alpha, self.delta, PRECHECK_SIGNAL, self.random_state) if self.use_precheck else None
+        return SignalSet(tuple(names), random_state=self.random_state), pre
 
-    def generation_config(self, probes: dict | None = None, model=None) -> GenerationConfig:
-        """What generation must capture for this guard (probes narrow to their layers once fitted;
-        before fitting, to the layers their search covers when ``model`` is given)."""
-        names = self._signal_names() + ([PRECHECK_SIGNAL] if self.precheck else [])
+    def generation_config(self, model=None) -> GenerationConfig:
+        """What generation must provide: after fit, :attr:`generation_config_`; before, what
+        fitting needs (probes capture the layers their search covers: a subset of ``model``'s
+        layers when given, else every layer)."""
+        if hasattr(self, "generation_config_"):
+            return self.generation_config_
+        from nescio.signals.registry import merge_captures
+
+        ss, pre = self._parts()
         n_layers = _n_layers(model) if model is not None else None
-        needs = adapters.capture_needs(list(dict.fromkeys(names)), probes=probes, n_layers=n_layers)
+        needs = ss.capture_needs(n_layers=n_layers, fitting=True)
+        if pre is not None:
+            needs["capture"] = merge_captures(needs["capture"] + pre.capture_needs(n_layers=n_layers, fitting=True)["capture"])
         return GenerationConfig(max_new_tokens=self.max_new_tokens, **needs)
 
     # ------------------------------------------------------------------ fitting
     @classmethod
-    def fit(
-        cls,
-        model,
-        questions: Sequence[Question] | None = None,
-        *,
-        train: Sequence[Question] | None = None,
-        calibration: Sequence[Question] | None = None,
-        progress: bool = True,
-        **params,
-    ) -> Guard:
-        """Fit a guard for ``model`` (a LoadedModel or a spec string).
+    def from_model(cls, model, questions: Sequence[Question] | None = None, *, train: Sequence[Question] | None = None,
+                   calibration: Sequence[Question] | None = None, progress: bool = True, **params) -> Guard:
+        """Fit a guard for ``model`` (a LoadedModel or a spec string): generate, grade, :meth:`fit`.
 
         Either ``questions`` carrying ``split`` fields ("train" / "calibration"; others are
         ignored) or separate ``train`` and ``calibration`` lists. ``params`` are the
-        constructor's (alpha, delta, signals, hedge_alpha, precheck, ...).
-        """
+        constructor's (alpha, delta, signals, hedge_alpha, use_precheck, ...)."""
+        from nescio.policy.answering import ensure_model, grade_outcomes
+
         guard = cls(**params)
-        check_level("alpha", guard.alpha)
-        check_level("delta", guard.delta)
-        guard._signal_names()
-        model = adapters.ensure_model(model)
+        guard._check_params()
+        lm = ensure_model(model)
         train, calibration = split_questions(questions, train, calibration)
-        config = guard.generation_config(model=model)
-        gens = adapters.generate(model, list(train) + list(calibration), config, progress=progress)
+        from nescio.models import generate
+
+        gens = generate(lm, list(train) + list(calibration), guard.generation_config(model=lm), progress=progress)
         by_id = {g.question.id: g for g in gens}
-        train_g = [by_id[q.id] for q in train]
-        cal_g = [by_id[q.id] for q in calibration]
-        outcomes_t = adapters.grade_outcomes(train_g)
-        outcomes_c = adapters.grade_outcomes(cal_g)
-        return guard.fit_generations(model, train_g, outcomes_t, cal_g, outcomes_c)
+        tr = [by_id[q.id] for q in train]
+        ca = [by_id[q.id] for q in calibration]
+        return guard.fit(tr, grade_outcomes(tr), ca, grade_outcomes(ca), model_id=lm.model_id, model_spec=lm.spec)
 
-    def fit_generations(
-        self,
-        model,
-        train: Sequence[Generation],
-        train_outcomes: Sequence[str],
-        calibration: Sequence[Generation],
-        calibration_outcomes: Sequence[str],
-    ) -> Guard:
-        """Fit from saved generations and their graded outcomes ("correct"/"hallucinated"/"abstained").
+    def fit(self, train_generations: Sequence[Generation], train_outcomes: Sequence[Outcome],
+            calibration_generations: Sequence[Generation], calibration_outcomes: Sequence[Outcome], *,
+            model_id: str | None = None, model_spec: str | None = None) -> Guard:
+        """Fit on generations and their graded :class:`Outcome` s; returns self.
 
-        ``model`` is the LoadedModel (or anything with ``model_id`` and ``spec``) the
-        generations came from; the guard remembers its identity.
-        """
-        alpha = check_level("alpha", self.alpha)
-        delta = check_level("delta", self.delta)
-        names = self._signal_names()
-        self.model = model if hasattr(model, "tokenizer") else None
-        self.model_id_ = str(getattr(model, "model_id", model))
-        self.model_spec_ = str(getattr(model, "spec", model))
-        ot = np.asarray(train_outcomes, dtype=object)
-        oc = np.asarray(calibration_outcomes, dtype=object)
-        # 1. probes on the training split (out-of-fold scores for the combiner)
-        self.probes_ = {}
-        oof = {}
-        for name in self._probe_names():
-            est, scores = adapters.fit_probe_oof(name, list(train), ot, random_state=self.random_state)
-            self.probes_[name] = est
-            oof[name] = scores
-        self.signal_names_ = tuple(names)
-        X_train = adapters.signal_matrix(train, names, self.probes_, precomputed=oof)
-        X_cal = adapters.signal_matrix(calibration, names, self.probes_)
-        # 2. combiner on train (model's own abstentions left out), calibrator on calibration
-        mt = ot != "abstained"
-        mc = oc != "abstained"
-        self.detector_ = Detector(names, kind=self.detector, calibration=self.calibrator, random_state=self.random_state)
-        self.detector_.fit(X_train[mt], ot[mt] == "correct")
-        self.detector_.fit_calibration(X_cal[mc], oc[mc] == "correct")
-        # 3. pre-check on calibration: block when the unknowability score is high, with
-        #    answerable questions among the blocked certified ≤ precheck_alpha.
-        self.precheck_threshold_ = np.inf
-        fired_c = np.zeros(len(calibration), dtype=bool)
-        if self.precheck:
-            pc = adapters.signal_matrix(calibration, [PRECHECK_SIGNAL], self.probes_)[:, 0]
-            answerable = np.array([g.question.answerable for g in calibration])
-            ok = np.isfinite(pc)
-            rc = RiskController(check_level("precheck_alpha", self.precheck_alpha), delta, n_starts=1)
-            rc.fit(_squash(pc[ok]), answerable[ok])
-            self.precheck_threshold_ = rc.threshold_
-            fired_c = self._precheck_fired(pc)
-        # 4. risk control on calibration questions the guard would otherwise answer
-        s_cal = self.detector_.raw_score(X_cal)
+        ``model_id`` / ``model_spec`` record which model made the generations
+        (:meth:`load` refuses another model id)."""
+        ss, pre = self._parts()
+        train, cal = list(train_generations), list(calibration_generations)
+        ot = as_outcomes(train_outcomes, len(train), "train")
+        oc = as_outcomes(calibration_outcomes, len(cal), "calibration")
+        self.model_id_ = None if model_id is None else str(model_id)
+        self.model_spec_ = None if model_spec is None else str(model_spec)
+        # 1. signals and the combiner on train (the model's own abstentions left out), calibrator on calibration
+        X_train = ss.fit_transform(train, ot)
+        X_cal = ss.transform(cal)
+        mt, mc = ot != Outcome.ABSTAINED, oc != Outcome.ABSTAINED
+        det = Detector(ss.signals, kind=self.detector, calibration=self.calibrator, random_state=self.random_state)
+        det.fit(X_train[mt], ot[mt] == Outcome.CORRECT)
+        det.fit_calibration(X_cal[mc], oc[mc] == Outcome.CORRECT)
+        # 2. pre-check: blocked answerable questions certified ≤ precheck_alpha
+        fired_c = np.zeros(len(cal), dtype=bool)
+        if pre is not None:
+            pre.fit(train, ot, cal)
+            fired_c = pre.check(cal).fired
+        # 3. risk control on calibration questions the guard would otherwise answer
+        s_cal = det.raw_score(X_cal)
         use = mc & ~fired_c
-        self.risk_ = RiskController(alpha, delta).fit(s_cal[use], oc[use] == "hallucinated")
-        self.threshold_ = self.risk_.threshold_
-        self.hedge_floor_ = None
-        if self.hedge_alpha is not None:
-            ha = check_level("hedge_alpha", self.hedge_alpha)
-            floor = RiskController(max(ha, alpha), delta).fit(s_cal[use], oc[use] == "hallucinated").threshold_
-            self.hedge_floor_ = float(min(floor, self.threshold_))
-        self.generation_config_ = self.generation_config(self.probes_)
-        self.fit_summary_ = {
-            "n_train": len(train),
-            "n_calibration": len(calibration),
-            "threshold": _json_float(self.threshold_),
-            "hedge_floor": _json_float(self.hedge_floor_),
-            "precheck_threshold": _json_float(self.precheck_threshold_),
-            "certified": self.risk_.certified_,
-            "calibration_answered": int(self.risk_.answer_mask(s_cal[use]).sum()),
-            "calibration_risk_upper_bound": _json_float(
-                float(np.interp(-self.threshold_, -self.risk_.grid_, self.risk_.upper_bounds_)) if self.risk_.certified_ else 1.0
-            ),
-        }
+        policy = RiskPolicy(self.alpha, self.delta, self.hedge_alpha, tuple(self.levels)).fit(
+            s_cal[use], oc[use] == Outcome.HALLUCINATED)
+        self.signal_set_, self.detector_, self.precheck_, self.policy_ = ss, det, pre, policy
+        self._set_derived()
+        self.fit_summary_ = GuardFitSummary(
+            n_train=len(train), n_calibration=len(cal), threshold=float(self.threshold_),
+            hedge_floor=self.hedge_floor_, precheck_threshold=float(pre.threshold_) if pre else float("inf"),
+            certified=policy.risk_.certified_, calibration_answered=int((s_cal[use] >= self.threshold_).sum()),
+            calibration_risk_upper_bound=policy.risk_.upper_bound_at(self.threshold_),
+            tightest_alpha=policy.tightest_alpha_)
         return self
 
-    def _precheck_fired(self, precheck_scores: np.ndarray) -> np.ndarray:
-        s = np.asarray(precheck_scores, dtype=float)
-        return np.isfinite(s) & (_squash(np.nan_to_num(s, nan=-np.inf)) >= self.precheck_threshold_)
+    def _set_derived(self) -> None:
+        from nescio.signals.registry import merge_captures
+
+        self.threshold_ = self.policy_.threshold_
+        self.hedge_floor_ = self.policy_.hedge_floor_
+        self.tightest_alpha_ = self.policy_.tightest_alpha_
+        needs = self.signal_set_.capture_needs()
+        self.precheck_config_ = None
+        if self.precheck_ is not None:
+            pre_capture = self.precheck_.capture_needs()["capture"]
+            needs["capture"] = merge_captures(needs["capture"] + pre_capture)
+            self.precheck_config_ = GenerationConfig(max_new_tokens=1, capture=pre_capture)
+        self.generation_config_ = GenerationConfig(max_new_tokens=self.max_new_tokens, **needs)
+
+    @property
+    def signal_names_(self) -> tuple[str, ...]:
+        self._check_fitted()
+        return tuple(self.signal_set_.signals)
+
+    def certified_levels(self) -> dict[float, float]:
+        """Risk level α → the answer threshold certified at it (on the detector's raw score),
+        precomputed at fit time for the fitted α, ``hedge_alpha`` and ``levels``. A threshold
+        of ``inf`` means nothing could be certified at that α (the guard then answers nothing
+        unhedged). :meth:`decide` accepts exactly these α."""
+        self._check_fitted()
+        return dict(self.policy_.certified_levels_)
 
     # ------------------------------------------------------------------ deciding
-    def decide_generations(self, generations: Sequence[Generation]) -> dict[str, np.ndarray]:
-        """Vectorised decisions for saved generations.
-
-        Returns arrays: ``action`` (answer/hedge/abstain), ``p_correct`` (calibrated),
-        ``score`` (raw detector score), ``precheck_fired``, ``model_abstained``, ``reason``,
-        and ``signals`` [n, n_signals].
-        """
+    def precheck(self, generations: Sequence[Generation]) -> PrecheckResult:
+        """Run the knowability pre-check alone, on full generations or on prefill-only ones made
+        with :attr:`precheck_config_` (one forward pass over the prompt, no answer), so a caller
+        can abstain without generating. Never fires when the pre-check is off or uncertified."""
         self._check_fitted()
         gens = list(generations)
-        X = adapters.signal_matrix(gens, list(self.signal_names_), self.probes_)
+        if self.precheck_ is None:
+            return PrecheckResult(np.zeros(len(gens), dtype=bool), np.full(len(gens), np.nan))
+        return self.precheck_.check(gens)
+
+    def decide(self, generations: Sequence[Generation], *, alpha: float | None = None) -> DecisionBatch:
+        """Decide for each generation: answer, hedge or abstain, with P(correct) and the reason.
+
+        ``alpha=None`` uses the fitted α; any other α must be one of :meth:`certified_levels`
+        (else a NescioError naming them). No model is needed."""
+        from nescio.policy.answering import model_abstained
+
+        self._check_fitted()
+        threshold, floor = self.policy_.thresholds(alpha)
+        a = float(self.alpha if alpha is None else alpha)
+        gens = list(generations)
+        n = len(gens)
+        X = self.signal_set_.transform(gens) if gens else np.zeros((0, len(self.signal_names_)))
         score = self.detector_.raw_score(X) if gens else np.zeros(0)
         p = self.detector_.predict_proba(X) if gens else np.zeros(0)
-        if self.precheck and np.isfinite(self.precheck_threshold_):
-            fired = self._precheck_fired(adapters.signal_matrix(gens, [PRECHECK_SIGNAL], self.probes_)[:, 0])
-        else:
-            fired = np.zeros(len(gens), bool)
-        declined = np.array([adapters.model_abstained(g.text) for g in gens], dtype=bool)
-        band = BandPolicy(self.threshold_, self.hedge_floor_)
-        action = band.actions(score)
-        action[fired | declined] = ABSTAIN
-        reason = np.empty(len(gens), dtype=object)
-        for i in range(len(gens)):
-            if fired[i]:
-                reason[i] = "pre-check: the question looks unknowable to the model (last-prompt probe)"
-            elif declined[i]:
-                reason[i] = "the model itself declined to answer"
-            elif action[i] == ANSWER:
-                reason[i] = f"P(correct) = {p[i]:.2f}; score clears the threshold certified for α = {self.alpha}"
-            elif action[i] == HEDGE:
-                reason[i] = f"P(correct) = {p[i]:.2f}; between the hedge floor and the answer threshold"
-            else:
-                reason[i] = f"P(correct) = {p[i]:.2f}; too low to answer at α = {self.alpha}"
-        return {"action": action, "p_correct": p, "score": score, "precheck_fired": fired,
-                "model_abstained": declined, "reason": reason, "signals": X}
-
-    def decisions(self, generations: Sequence[Generation]) -> list[Decision]:
-        """:class:`Decision` objects for saved generations."""
-        gens = list(generations)
-        d = self.decide_generations(gens)
-        band = BandPolicy(self.threshold_, self.hedge_floor_)
-        out = []
+        pc = self.precheck(gens)
+        declined = np.array([model_abstained(g.text) for g in gens], dtype=bool)
+        band = BandPolicy(threshold, floor)
+        actions = list(band.actions(score))
+        texts, reasons = [], []
         for i, g in enumerate(gens):
-            act = d["action"][i]
             answer = g.text.strip()
-            if d["model_abstained"][i] and not d["precheck_fired"][i]:
-                shown = answer or ABSTAIN_TEXT
+            if pc.fired[i] or declined[i]:
+                actions[i] = Action.ABSTAIN
+            if pc.fired[i]:
+                reasons.append("pre-check: the question looks unknowable to the model (last-prompt probe)")
+            elif declined[i]:
+                reasons.append("the model itself declined to answer")
+            elif actions[i] is Action.ANSWER:
+                reasons.append(f"P(correct) = {p[i]:.2f}; score clears the threshold certified for α = {a:g}")
+            elif actions[i] is Action.HEDGE:
+                reasons.append(f"P(correct) = {p[i]:.2f}; between the hedge floor and the answer threshold")
             else:
-                shown = band.render(act, answer)
-            out.append(
-                Decision(
-                    text=shown,
-                    answer=None if act == ABSTAIN else answer,
-                    abstained=act == ABSTAIN,
-                    hedged=act == HEDGE,
-                    p_correct=float(d["p_correct"][i]),
-                    reason=str(d["reason"][i]),
-                    signals={n: float(v) for n, v in zip(self.signal_names_, d["signals"][i])},
-                )
-            )
-        return out
+                reasons.append(f"P(correct) = {p[i]:.2f}; too low to answer at α = {a:g}")
+            texts.append((answer or ABSTAIN_TEXT) if declined[i] and not pc.fired[i] else band.render(actions[i], answer))
+        return DecisionBatch(
+            question_ids=tuple(g.question.id for g in gens), actions=tuple(actions), texts=tuple(texts),
+            answers=tuple(g.text.strip() for g in gens), p_correct=p, scores=score, precheck_fired=pc.fired,
+            model_abstained=declined, reasons=tuple(reasons), signal_names=self.signal_names_, signals=X,
+            alpha=a, delta=float(self.delta), certified=bool(np.isfinite(threshold)), precheck_scores=pc.scores,
+            precheck_signal=PRECHECK_SIGNAL)
 
-    def ask_many(self, texts: Sequence[str], *, progress: bool = False) -> list[Decision]:
-        """Answer several questions (generation batched)."""
-        self._check_fitted()
-        if self.model is None:
-            raise NescioError("this guard has no model attached; load it with Guard.load(dir, model)")
-        questions = [Question(id=f"ask-{i}", text=check_question(t)) for i, t in enumerate(texts)]
-        blocked, scores = self._precheck_before_generating(questions)
-        todo = [q for q, b in zip(questions, blocked) if not b]
-        gens = adapters.generate(self.model, todo, self.generation_config_, progress=progress) if todo else []
-        answered = iter(self.decisions(gens))
-        return [self._precheck_decision(s) if b else next(answered) for b, s in zip(blocked, scores)]
-
-    def _precheck_before_generating(self, questions: Sequence[Question]) -> tuple[list[bool], list[float]]:
-        """Run the knowability pre-check on the prompt alone (one prefill, one token).
-
-        Questions it blocks are never generated for; the rest are generated as usual (their
-        prefill is repeated: one extra forward pass, against ``max_new_tokens`` saved for each
-        blocked question).
-        """
-        if not (self.precheck and np.isfinite(self.precheck_threshold_)):
-            return [False] * len(questions), [float("nan")] * len(questions)
-        needs = adapters.capture_needs([PRECHECK_SIGNAL], probes=self.probes_)
-        config = GenerationConfig(max_new_tokens=1, capture=needs["capture"])
-        prefills = adapters.generate(self.model, questions, config, progress=False)
-        scores = adapters.signal_matrix(prefills, [PRECHECK_SIGNAL], self.probes_)[:, 0]
-        return [bool(f) for f in self._precheck_fired(scores)], [float(x) for x in scores]
-
-    def _precheck_decision(self, score: float) -> Decision:
-        return Decision(text=ABSTAIN_TEXT, answer=None, abstained=True, hedged=False, p_correct=None,
-                        reason="pre-check: the question looks unknowable to the model (last-prompt probe); "
-                               "abstained before generating", signals={PRECHECK_SIGNAL: score})
-
-    def ask(self, text: str) -> Decision:
-        """Answer one question, or abstain, with the reason and the signals behind it."""
-        return self.ask_many([text])[0]
+    def check_model(self, model_id: str) -> None:
+        """Raise NescioError unless ``model_id`` is the model this guard was fitted for."""
+        if self.model_id_ is not None and str(model_id) != self.model_id_:
+            raise NescioError(f"this guard was fitted for model {self.model_spec_!r} ({self.model_id_}), "
+                              f"not {model_id}; fit a guard for this model")
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "detector_"):
-            raise NescioError("guard is not fitted; call Guard.fit(model, questions) or Guard.load(dir, model)")
+        if not hasattr(self, "policy_"):
+            raise NescioError("guard is not fitted; call Guard.from_model(model, questions), guard.fit(...) "
+                              "or Guard.load(dir)")
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
-        """Write ``guard.json`` + ``guard.safetensors`` (+ one file pair per probe) to ``directory``."""
+        """Write ``guard.json`` + ``guard.safetensors`` and one probe pair per fitted signal."""
         self._check_fitted()
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         det_meta, arrays = self.detector_.state()
-        probes_meta = {}
-        for name, est in self.probes_.items():
-            probes_meta[name] = adapters.save_probe(est, directory / "probes" / name)
+        risk = self.policy_.risk_
+        arrays |= {"risk.grid": risk.grid_, "risk.n_answered": risk.n_answered_, "risk.n_hallucinated": risk.n_hallucinated_}
         meta = {
-            "model_id": self.model_id_,
-            "model_spec": self.model_spec_,
-            "params": {k: getattr(self, k) for k in _PARAMS},
-            "signals": list(self.signal_names_),
-            "threshold": _json_float(self.threshold_),
-            "hedge_floor": _json_float(self.hedge_floor_),
-            "precheck_threshold": _json_float(self.precheck_threshold_),
+            "model_id": self.model_id_, "model_spec": self.model_spec_, "params": self.get_params(),
+            "signal_set": self.signal_set_.save(directory / "probes"),
             "detector": det_meta,
-            "probes": probes_meta,
-            "generation_config": config_to_dict(self.generation_config_),
-            "fit_summary": self.fit_summary_,
+            "policy": {"params": self.policy_.get_params(),
+                       "certified_levels": {str(k): _json_float(v) for k, v in self.policy_.certified_levels_.items()}},
+            "precheck": None if self.precheck_ is None else self.precheck_.state(directory / "precheck"),
+            "generation_config": _config_json(self.generation_config_),
+            "fit_summary": self.fit_summary_.to_json(),
         }
-        if meta["params"]["signals"] is not None:
-            meta["params"]["signals"] = list(meta["params"]["signals"])
-        return write_artifact(directory, "guard", artifact="guard", version=GUARD_SCHEMA_VERSION, meta=meta,
-                              arrays=arrays)
+        return write_artifact(directory, "guard", artifact="guard", version=GUARD_SCHEMA_VERSION, meta=meta, arrays=arrays)
 
     @classmethod
-    def load(cls, directory: str | Path, model=None) -> Guard:
-        """Load a saved guard. ``model`` (LoadedModel or spec) must be the one it was fitted for.
+    def load(cls, directory: str | Path, *, model_id: str | None = None) -> Guard:
+        """Load a saved guard; with ``model_id``, refuse one fitted for another model.
 
-        Pass ``model=None`` to load only the policy (for deciding on saved generations).
-        """
+        Damaged or foreign files are a one-line NescioError naming the file."""
+        from nescio.models.io import config_from_dict
+
         directory = Path(directory)
-        meta, arrays = read_artifact(directory, "guard", artifact="guard", version=GUARD_SCHEMA_VERSION)
-        guard = cls(**meta["params"])
-        if model is not None:
-            model = adapters.ensure_model(model)
-            if str(model.model_id) != meta["model_id"]:
-                raise NescioError(
-                    f"guard in {str(directory)!r} was fitted for model {meta['model_spec']!r} "
-                    f"({meta['model_id']}), not {model.spec!r} ({model.model_id}); fit a guard for this model"
-                )
-            guard.model = model
-        guard.detector_ = Detector.from_state(meta["detector"], arrays)
-        guard.probes_ = {name: adapters.load_probe(name, directory / "probes" / name, pm) for name, pm in meta["probes"].items()}
-        guard.signal_names_ = tuple(meta["signals"])
-        guard.threshold_ = _from_json_float(meta["threshold"])
-        guard.hedge_floor_ = _from_json_float(meta["hedge_floor"])
-        guard.precheck_threshold_ = _from_json_float(meta["precheck_threshold"])
-        guard.model_id_ = meta["model_id"]
-        guard.model_spec_ = meta["model_spec"]
-        guard.generation_config_ = config_from_dict(meta["generation_config"])
-        guard.fit_summary_ = meta["fit_summary"]
+        meta, arrays = read_artifact(directory, "guard", artifact="guard", version=GUARD_SCHEMA_VERSION,
+                                     required=("params", "signal_set", "detector", "policy", "precheck", "fit_summary"))
+        try:
+            guard = from_params(cls, meta["params"])
+            guard.model_id_, guard.model_spec_ = meta.get("model_id"), meta.get("model_spec")
+            guard.signal_set_ = SignalSet.load(directory / "probes", meta["signal_set"])
+            guard.detector_ = Detector.from_state(meta["detector"], arrays)
+            guard.policy_ = from_params(RiskPolicy, meta["policy"]["params"]).fit_counts(
+                arrays["risk.n_answered"], arrays["risk.n_hallucinated"])
+            guard.precheck_ = None if meta["precheck"] is None else PreCheck.from_state(meta["precheck"], directory / "precheck")
+            guard._set_derived()
+            guard.fit_summary_ = GuardFitSummary.from_json(meta["fit_summary"])
+            saved_config = config_from_dict(meta["generation_config"])
+        except NescioError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise damaged(directory / "guard.json", exc) from None
+        if saved_config != guard.generation_config_:
+            raise NescioError(f"{directory / 'guard.json'}: damaged, its generation config does not match its probes")
+        if model_id is not None:
+            guard.check_model(model_id)
         return guard
-
-
-_PARAMS = ("alpha", "delta", "signals", "hedge_alpha", "precheck", "precheck_alpha", "detector", "calibrator",
-           "max_new_tokens", "random_state")
 
 
 def split_questions(questions, train, calibration) -> tuple[list[Question], list[Question]]:
@@ -417,9 +393,10 @@ def _n_layers(model) -> int | None:
     return int(getattr(cfg, "num_hidden_layers", 0)) or None
 
 
-def _squash(x: np.ndarray) -> np.ndarray:
-    """Map a real score monotonically to (0, 1) so the fixed threshold grid applies."""
-    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(x, dtype=float), -700, 700)))
+def _config_json(config: GenerationConfig) -> dict:
+    from nescio.models.io import config_to_dict
+
+    return config_to_dict(config)
 
 
 def _json_float(x):
@@ -427,9 +404,3 @@ def _json_float(x):
         return None
     x = float(x)
     return x if np.isfinite(x) else ("inf" if x > 0 else "-inf")
-
-
-def _from_json_float(x):
-    if x is None:
-        return None
-    return float(x)

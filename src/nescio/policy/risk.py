@@ -24,8 +24,11 @@ only, not on the labels (checked empirically by the 200-split test in
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from nescio.policy.base import Params
 from nescio.types import NescioError
 
 DEFAULT_GRID = np.round(np.linspace(1.0, 0.0, 401), 6)
@@ -70,6 +73,7 @@ def binomial_p_value(k: int | np.ndarray, n: int | np.ndarray, alpha: float) -> 
     return np.where(n <= 0, 1.0, binom.cdf(k, np.maximum(n, 0), alpha))
 
 
+@functools.lru_cache(maxsize=4096)
 def start_size(alpha: float, delta: float, power: float = 0.5) -> int:
     """Answered-set size at which the fixed sequence starts.
 
@@ -77,16 +81,20 @@ def start_size(alpha: float, delta: float, power: float = 0.5) -> int:
     with probability ≥ ``power`` when the true risk is alpha / 2. Starting at the very first
     testable n ((1 − α)^n ≤ δ, about 22 for α = δ = 0.1) makes the sequence fragile: one
     confident error among the first few answers ends it. Depends only on (α, δ), never on
-    the labels, so the Learn-then-Test guarantee is unaffected.
+    the labels, so the Learn-then-Test guarantee is unaffected. Vectorised over n = 1..5000:
+    for each n the largest rejecting count k* (``P(Bin(n, α) ≤ k*) ≤ δ``) is found from the
+    binomial quantile and checked exactly at its neighbours.
     """
     from scipy.stats import binom
 
-    for n in range(1, 5000):
-        k = np.arange(n + 1)
-        ok = k[binom.cdf(k, n, alpha) <= delta]
-        if ok.size and binom.cdf(ok.max(), n, alpha / 2) >= power:
-            return n
-    return 5000
+    n = np.arange(1, 5001)
+    k0 = binom.ppf(delta, n, alpha)
+    kstar = np.full(n.shape, -1.0)
+    for k in (k0 - 1, k0, k0 + 1):  # cdf is monotone in k: the largest k with cdf ≤ δ among the candidates
+        ok = (k >= 0) & (k <= n) & (binom.cdf(k, n, alpha) <= delta)
+        kstar = np.where(ok & (k > kstar), k, kstar)
+    good = (kstar >= 0) & (binom.cdf(np.maximum(kstar, 0), n, alpha / 2) >= power)
+    return int(n[np.argmax(good)]) if good.any() else 5000
 
 
 def counts_by_threshold(scores: np.ndarray, hallucinated: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,11 +134,7 @@ class RiskController:
         self.n_starts = n_starts
 
     def fit(self, scores: np.ndarray, hallucinated: np.ndarray) -> RiskController:
-        alpha = check_level("alpha", self.alpha)
-        delta = check_level("delta", self.delta)
-        grid = np.asarray(DEFAULT_GRID if self.grid is None else self.grid, dtype=float)
-        if np.any(np.diff(grid) > 0):
-            raise NescioError("threshold grid must be ordered strictest (highest) first")
+        grid = self._grid()
         scores = np.asarray(scores, dtype=float)
         hallucinated = np.asarray(hallucinated, dtype=bool)
         if scores.shape != hallucinated.shape or scores.ndim != 1:
@@ -138,6 +142,24 @@ class RiskController:
         if np.isnan(scores).any():
             raise NescioError("risk control needs finite scores; got NaN")
         n, k = counts_by_threshold(scores, hallucinated, grid)
+        return self.fit_counts(n, k)
+
+    def _grid(self) -> np.ndarray:
+        grid = np.asarray(DEFAULT_GRID if self.grid is None else self.grid, dtype=float)
+        if np.any(np.diff(grid) > 0):
+            raise NescioError("threshold grid must be ordered strictest (highest) first")
+        return grid
+
+    def fit_counts(self, n_answered: np.ndarray, n_hallucinated: np.ndarray) -> RiskController:
+        """Fit from the per-grid-point counts (answered, hallucinated) that :meth:`fit` computes
+        from scores; the same counts give the same threshold (used to reload a guard exactly)."""
+        alpha = check_level("alpha", self.alpha)
+        delta = check_level("delta", self.delta)
+        grid = self._grid()
+        n = np.asarray(n_answered, dtype=np.int64)
+        k = np.asarray(n_hallucinated, dtype=np.int64)
+        if n.shape != grid.shape or k.shape != grid.shape:
+            raise NescioError(f"counts must have one entry per grid point ({grid.size}), got {n.shape} and {k.shape}")
         p = binomial_p_value(k, n, alpha)
         self.grid_ = grid
         self.n_answered_ = n
@@ -169,6 +191,112 @@ class RiskController:
         self.certified_ = bool(np.isfinite(chosen))
         return self
 
+    def upper_bound_at(self, threshold: float) -> float:
+        """Clopper–Pearson upper bound (1 − δ) on the risk among answered at grid threshold
+        ``threshold`` (1.0 for ``inf``: nothing answered certifies nothing)."""
+        if not np.isfinite(threshold):
+            return 1.0
+        return float(np.interp(-threshold, -self.grid_, self.upper_bounds_))
+
     def answer_mask(self, scores: np.ndarray) -> np.ndarray:
         """True where the score clears the fitted threshold."""
         return np.asarray(scores, dtype=float) >= self.threshold_
+
+
+ALPHA_LEVELS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+"""Risk levels a guard certifies at fit time besides its own α (``Guard.certified_levels``)."""
+TIGHTEST_GRID = tuple(round(a, 2) for a in np.arange(0.01, 1.0, 0.01))
+"""Levels scanned for ``tightest_alpha_`` (smallest first)."""
+
+
+def level_key(alpha: float) -> float:
+    """The key a risk level is stored under (rounded to 6 decimals so 0.1 and 0.1000000001 agree)."""
+    return round(float(alpha), 6)
+
+
+class RiskPolicy(Params):
+    """The guard's risk policy: the answer threshold at ``alpha``, the hedge floor, and
+    thresholds certified in advance at other levels.
+
+    Parameters (stored as given): ``alpha``, ``delta``; ``hedge_alpha`` (looser level whose
+    threshold is the hedge floor; None: no hedging); ``levels`` (extra risk levels to
+    certify, see :meth:`thresholds`); ``n_starts`` (see :class:`RiskController`).
+
+    ``fit(scores, hallucinated)``: calibration scores (higher = more likely correct) of the
+    questions the guard would otherwise answer. Learned: ``risk_`` (the RiskController at
+    ``alpha``, with its grid and per-threshold counts and upper bounds), ``threshold_``,
+    ``hedge_floor_``, ``certified_levels_`` (level → threshold, ``inf`` where nothing could be
+    certified) and ``tightest_alpha_`` (the smallest level on :data:`TIGHTEST_GRID` with a
+    finite certified threshold; None if none). Each level's threshold carries the LTT
+    guarantee on its own when that level is chosen in advance; picking the level after
+    seeing ``tightest_alpha_`` voids it, so it is a diagnostic, not a certificate.
+    """
+
+    def __init__(self, alpha: float = 0.1, delta: float = 0.1, hedge_alpha: float | None = 0.3,
+                 levels: tuple[float, ...] = ALPHA_LEVELS, n_starts: int = 3):
+        self.alpha = alpha
+        self.delta = delta
+        self.hedge_alpha = hedge_alpha
+        self.levels = levels
+        self.n_starts = n_starts
+
+    def _level_set(self) -> list[float]:
+        out = {level_key(check_level("alpha", self.alpha))}
+        out |= {level_key(check_level("risk level", a)) for a in self.levels}
+        if self.hedge_alpha is not None:
+            out.add(level_key(check_level("hedge_alpha", self.hedge_alpha)))
+        return sorted(out)
+
+    def fit(self, scores: np.ndarray, hallucinated: np.ndarray) -> RiskPolicy:
+        scores = np.asarray(scores, dtype=float)
+        hallucinated = np.asarray(hallucinated, dtype=bool)
+        self.risk_ = RiskController(self.alpha, self.delta, n_starts=self.n_starts).fit(scores, hallucinated)
+        return self._from_counts()
+
+    def fit_counts(self, n_answered: np.ndarray, n_hallucinated: np.ndarray) -> RiskPolicy:
+        """Refit from saved per-threshold counts (what :meth:`fit` computed): identical results."""
+        self.risk_ = RiskController(self.alpha, self.delta, n_starts=self.n_starts).fit_counts(n_answered, n_hallucinated)
+        return self._from_counts()
+
+    def _at(self, alpha: float) -> float:
+        n, k = self.risk_.n_answered_, self.risk_.n_hallucinated_
+        if not (binomial_p_value(k, n, alpha) <= check_level("delta", self.delta) / self.n_starts).any():
+            return float("inf")  # no grid point could be certified by any sequence: skip the start sizes
+        return RiskController(alpha, self.delta, n_starts=self.n_starts).fit_counts(n, k).threshold_
+
+    def _from_counts(self) -> RiskPolicy:
+        delta = check_level("delta", self.delta)
+        self.threshold_ = self.risk_.threshold_
+        self.certified_levels_ = {a: (self.threshold_ if a == level_key(self.alpha) else self._at(a))
+                                  for a in self._level_set()}
+        self.hedge_floor_ = None
+        if self.hedge_alpha is not None:
+            self.hedge_floor_ = self._floor(float(self.alpha))
+        self.tightest_alpha_ = None
+        for a in TIGHTEST_GRID:
+            if np.isfinite(self.certified_levels_.get(a, np.nan)) or np.isfinite(self._at(a)):
+                self.tightest_alpha_ = float(a)
+                break
+        self.delta_ = delta
+        return self
+
+    def _floor(self, alpha: float) -> float | None:
+        if self.hedge_alpha is None:
+            return None
+        thr = self.certified_levels_[level_key(alpha)]
+        return float(min(self.certified_levels_[level_key(max(self.hedge_alpha, alpha))], thr))
+
+    def thresholds(self, alpha: float | None = None) -> tuple[float, float | None]:
+        """(answer threshold, hedge floor or None) at ``alpha`` (default: the fitted ``alpha``).
+
+        ``alpha`` must be one of ``certified_levels_``; anything else is a NescioError naming them."""
+        if not hasattr(self, "risk_"):
+            raise NescioError("risk policy is not fitted: call fit first")
+        if alpha is None:
+            return self.threshold_, self.hedge_floor_
+        key = level_key(check_level("alpha", alpha))
+        if key not in self.certified_levels_:
+            levels = ", ".join(f"{a:g}" for a in self.certified_levels_)
+            raise NescioError(f"alpha = {alpha:g} was not certified when this guard was fitted; "
+                              f"certifiable levels: {levels}")
+        return self.certified_levels_[key], self._floor(key)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nescio.policy.risk import check_level
+from nescio.types import Action, Outcome
 
-ANSWER, HEDGE, ABSTAIN = "answer", "hedge", "abstain"
+ANSWER, HEDGE, ABSTAIN = Action.ANSWER, Action.HEDGE, Action.ABSTAIN
 HEDGE_TEMPLATE = "I'm not sure, but it may be: {answer}"
 ABSTAIN_TEXT = "I don't know."
 
@@ -46,6 +47,7 @@ class BandPolicy:
     floor: float | None = None
 
     def actions(self, scores: np.ndarray) -> np.ndarray:
+        """An object array of :class:`Action` per score."""
         s = np.asarray(scores, dtype=float)
         out = np.full(s.shape, ABSTAIN, dtype=object)
         if self.floor is not None:
@@ -54,8 +56,9 @@ class BandPolicy:
         return out
 
     @staticmethod
-    def render(action: str, answer: str) -> str:
+    def render(action: Action, answer: str) -> str:
         """What the user sees for ``action``: the answer, the hedged answer, or the refusal."""
+        action = Action.coerce(action)
         if action == ANSWER:
             return answer
         if action == HEDGE:
@@ -66,15 +69,16 @@ class BandPolicy:
 def tally(actions: np.ndarray, outcomes: np.ndarray) -> dict[str, float]:
     """Guarded rates over questions (fractions of n) plus ``kept`` and ``realised_risk``.
 
-    ``actions``: ANSWER / HEDGE / ABSTAIN per question (the guard's choice);
-    ``outcomes``: "correct" / "hallucinated" / "abstained" (the raw model's graded outcome).
+    ``actions``: :class:`Action` per question (the guard's choice);
+    ``outcomes``: :class:`Outcome` per question (the raw model's graded outcome). Their
+    string values are accepted; anything else is a NescioError (a typo is not an empty mask).
     A passed-through answer in which the model itself abstained counts as abstained.
     ``kept`` = share of the raw model's correct answers that the guard still gives
     unhedged; ``kept_incl_hedged`` counts hedged ones too; ``realised_risk`` =
     hallucinated / answered (unhedged); ``hedged_risk`` the same among hedged answers.
     """
-    actions = np.asarray(actions, dtype=object)
-    outcomes = np.asarray(outcomes, dtype=object)
+    actions = _enum_array(actions, Action)
+    outcomes = _enum_array(outcomes, Outcome)
     n = len(actions)
     ans = (actions == ANSWER) & (outcomes != "abstained")
     hed = (actions == HEDGE) & (outcomes != "abstained")
@@ -102,7 +106,7 @@ def tally(actions: np.ndarray, outcomes: np.ndarray) -> dict[str, float]:
 
 def raw_tally(outcomes: np.ndarray) -> dict[str, float]:
     """Raw model rates: correct / hallucinated / abstained (fractions) and its risk."""
-    outcomes = np.asarray(outcomes, dtype=object)
+    outcomes = _enum_array(outcomes, Outcome)
     n = len(outcomes)
     d = max(n, 1)
     c, h = int((outcomes == "correct").sum()), int((outcomes == "hallucinated").sum())
@@ -113,3 +117,11 @@ def raw_tally(outcomes: np.ndarray) -> dict[str, float]:
         "abstained": int((outcomes == "abstained").sum()) / d,
         "risk": h / (c + h) if c + h else 0.0,
     }
+
+
+def _enum_array(values, enum_cls) -> np.ndarray:
+    """An object array of ``enum_cls`` members (string values coerced; unknown ones are a NescioError)."""
+    items = list(np.asarray(values, dtype=object).ravel()) if not isinstance(values, (list, tuple)) else list(values)
+    out = np.empty(len(items), dtype=object)
+    out[:] = [enum_cls.coerce(v) for v in items]
+    return out

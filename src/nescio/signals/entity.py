@@ -19,9 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.signals.features import ProbeBase, register_probe_class, training_summary
-from nescio.signals.probes import _as_tensor, _stratified_folds
-from nescio.signals.registry import SignalNeeds, register_signal
+from nescio.signals.features import ProbeBase, feature_tensor, stratified_folds, training_summary
+from nescio.signals.spec import SignalInfo, SignalNeeds
 from nescio.types import CaptureSpec, NescioError
 
 _STOP = {"What", "Which", "Who", "Whom", "Whose", "When", "Where", "Why", "How", "In", "On", "The", "A", "An",
@@ -53,11 +52,8 @@ def _direction(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return d / norm, (mu1 + mu0) / 2
 
 
-@register_probe_class
 class KnownEntityDirection(ProbeBase):
     """Difference-of-means direction at the entity's last token; score = projection."""
-
-    _param_names = ("layers", "cv", "random_state", "position")
 
     def __init__(self, layers: Sequence[int] | None = None, cv: int = 5, random_state: int = 0,
                  position: str = "entity_last"):
@@ -70,11 +66,11 @@ class KnownEntityDirection(ProbeBase):
         """``y``: 1 = unknown / fabricated entity (or answered wrongly), 0 = known."""
         from sklearn.metrics import roc_auc_score
 
-        feats, layers, gens = _as_tensor(X, "resid", self.layers, self.position)
+        feats, layers, gens = feature_tensor(X, "resid", self.layers, self.position)
         y = np.asarray(y, dtype=float).ravel()
         keep = ~np.isnan(y) & ~np.isnan(feats).any(axis=(1, 2))
         feats, y = feats[keep], y[keep].astype(int)
-        folds = _stratified_folds(y, self.cv, self.random_state)
+        folds = stratified_folds(y, self.cv, self.random_state)
         scores = []
         for li in range(len(layers)):
             aucs = []
@@ -100,7 +96,7 @@ class KnownEntityDirection(ProbeBase):
             layers = list(self.layers) if self.layers is not None else list(range(X.shape[1]))
             feats = X[:, layers.index(self.layer_)].astype(np.float64)
         else:
-            feats = _as_tensor(list(X), "resid", [self.layer_], self.position)[0][:, 0]
+            feats = feature_tensor(list(X), "resid", [self.layer_], self.position)[0][:, 0]
         return _projection(feats, self.direction_, self.midpoint_)
 
     def capture_specs(self) -> tuple[CaptureSpec, ...]:
@@ -121,6 +117,8 @@ class KnownEntityDirection(ProbeBase):
         self.training_summary_ = state["training_summary"]
 
 
-register_signal("entity_direction", family="probe", fitted=True, cost=0.0,
-                description="projection on the unknown-minus-known entity direction (Ferrando et al. 2025)",
-                needs=SignalNeeds(capture=(CaptureSpec("resid", "all", ("entity_last",)),)))
+SIGNALS = (
+    SignalInfo("entity_direction", "probe", "projection on the unknown-minus-known entity direction (Ferrando et al. 2025)",
+               cost=0.0, estimator=KnownEntityDirection, labels="unknown_entity",
+               needs=SignalNeeds(capture=(CaptureSpec("resid", "all", ("entity_last",)),))),
+)

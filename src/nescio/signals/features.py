@@ -1,4 +1,9 @@
-"""Reading captured activations off generations as feature matrices, and saving fitted probes.
+"""Fitted-signal plumbing (a leaf module: it imports no other ``nescio.signals`` module).
+
+Reading captured activations off generations as feature matrices, the cross-validation
+and logistic-regression helpers every probe shares, :class:`ProbeBase` (scikit-learn's
+estimator contract) and probe saving. Loading (which needs the class table) is
+:func:`nescio.signals.registry.load_probe`.
 
 Positions as the probes read them:
 
@@ -10,12 +15,14 @@ Positions as the probes read them:
   ``answer`` position to be captured. NaN when the answer has no tokens.
 
 Probes save as ``<dir>/probe.safetensors`` (float64 arrays) + ``<dir>/probe.json``
-(schema version, class, parameters, learned scalars, training-data summary); loading
-never executes code, and a reloaded probe gives bit-identical scores.
+(schema version, class, parameters, registry name and arguments when known, learned
+scalars, training-data summary); loading never executes code, and a reloaded probe gives
+bit-identical scores.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from pathlib import Path
@@ -23,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.artifacts import read_artifact, write_artifact
+from nescio.artifacts import write_artifact
 from nescio.types import Generation, NescioError, activation_key
 
 PROBE_SCHEMA_VERSION = 1
@@ -81,49 +88,85 @@ def training_summary(y: np.ndarray, generations: Sequence[Generation] | None = N
     return out
 
 
-# ------------------------------------------------------------------ save / load
-
-PROBE_CLASSES: dict[str, type] = {}
-
-
-def register_probe_class(cls):
-    PROBE_CLASSES[cls.__name__] = cls
-    return cls
-
-
-def save_probe(probe, directory: str | os.PathLike) -> Path:
-    """Save a fitted probe as safetensors + JSON into ``directory``; returns the directory."""
-    arrays, state = probe._get_state()
-    return write_artifact(
-        directory, "probe", artifact="probe", version=PROBE_SCHEMA_VERSION,
-        meta={"class": type(probe).__name__, "params": probe.get_params(), "state": state},
-        arrays={k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()},
-    )
+def feature_tensor(X, site: str, layers, position: str) -> tuple[np.ndarray, list[int], list | None]:
+    """(features ``[n, n_layers, dim]`` float64, layers, generations or None) from generations
+    (read at ``site``/``position``) or from an array ``[n, dim]`` / ``[n, n_layers, dim]``."""
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2:
+            X = X[:, None, :]
+        if X.ndim != 3:
+            raise NescioError(f"probe features must be [n, n_layers, dim], got shape {X.shape}")
+        lay = list(layers) if layers is not None else list(range(X.shape[1]))
+        if len(lay) != X.shape[1]:
+            raise NescioError(f"features have {X.shape[1]} layers but layers={lay}")
+        return X.astype(np.float64), lay, None
+    gens = list(X)
+    lay = list(layers) if layers is not None else available_layers(gens, site, position)
+    return activation_tensor(gens, site, lay, position), lay, gens
 
 
-def load_probe(directory: str | os.PathLike):
-    """Load a probe saved by :func:`save_probe` (no code is executed)."""
-    from nescio.signals import entity, neurons, probes  # noqa: F401  (register the classes)
+def stratified_folds(y: np.ndarray, cv: int, random_state: int) -> list:
+    """Stratified k-fold splits of ``y`` (0/1), at most as many folds as the rarer class has rows."""
+    from sklearn.model_selection import StratifiedKFold
 
-    meta, arrays = read_artifact(directory, "probe", artifact="probe", version=PROBE_SCHEMA_VERSION)
-    cls = PROBE_CLASSES.get(meta["class"])
-    if cls is None:
-        raise NescioError(f"{directory}: unknown probe class {meta['class']!r}; accepted: {', '.join(PROBE_CLASSES)}")
-    params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
-    probe = cls(**params)
-    probe._set_state(arrays, meta["state"])
-    return probe
+    n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
+    if n_min < 2:
+        raise NescioError(f"need at least 2 examples of each class to fit a probe, got {n_min} of the rarer class")
+    return list(StratifiedKFold(n_splits=min(cv, n_min), shuffle=True, random_state=random_state).split(y, y))
+
+
+def fit_scaled_logistic(X: np.ndarray, y: np.ndarray, *, C: float, penalty: str = "l2", random_state: int = 0):
+    """StandardScaler + LogisticRegression; returns (mean, scale, coef, intercept) as float64."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(X)
+    solver = "liblinear" if penalty == "l1" else "lbfgs"
+    if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) >= (1, 8):  # `penalty` deprecated in 1.8
+        kind = {"l1_ratio": 1.0 if penalty == "l1" else 0.0}
+    else:
+        kind = {"penalty": penalty}
+    clf = LogisticRegression(C=C, solver=solver, max_iter=5000, random_state=random_state, **kind)
+    clf.fit(scaler.transform(X), y)
+    return (scaler.mean_.astype(np.float64), scaler.scale_.astype(np.float64),
+            clf.coef_.ravel().astype(np.float64), np.float64(clf.intercept_[0]))
+
+
+def linear_probability(X: np.ndarray, mean, scale, coef, intercept) -> np.ndarray:
+    """sigmoid(((X − mean) / scale) · coef + intercept); NaN rows stay NaN."""
+    from scipy.special import expit
+
+    z = ((np.asarray(X, dtype=np.float64) - mean) / scale) @ coef + intercept
+    return expit(z)
+
+
+# ------------------------------------------------------------------ estimator contract and saving
 
 
 class ProbeBase:
-    """scikit-learn style base: ``get_params`` from ``__init__`` arguments, NaN-safe scoring."""
+    """scikit-learn's estimator contract for fitted signals.
 
-    _param_names: tuple[str, ...] = ()
+    ``__init__`` only stores its arguments; :meth:`get_params` reads them from the
+    ``__init__`` signature (no hand-kept list); ``fit`` returns self; learned state ends in
+    ``_``; ``predict_risk`` (higher = riskier, NaN rows stay NaN) refuses unfitted use.
+    Subclasses implement ``_get_state() -> (arrays, state)`` and ``_set_state(arrays, state)``
+    for :func:`save_probe` / ``nescio.signals.load_probe``.
+    """
+
+    @classmethod
+    def _param_names(cls) -> tuple[str, ...]:
+        sig = inspect.signature(cls.__init__)
+        return tuple(n for n, p in sig.parameters.items() if n != "self" and p.kind is not p.VAR_KEYWORD)
 
     def get_params(self, deep: bool = True) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in ((n, getattr(self, n)) for n in self._param_names)}
+        """Constructor arguments (tuples as lists, so the dict is JSON-able)."""
+        return {n: (list(v) if isinstance(v, tuple) else v) for n, v in ((n, getattr(self, n)) for n in self._param_names())}
 
     def set_params(self, **params):
+        bad = [k for k in params if k not in self._param_names()]
+        if bad:
+            raise NescioError(f"{type(self).__name__} has no parameter {bad[0]!r}; accepted: {', '.join(self._param_names())}")
         for k, v in params.items():
             setattr(self, k, v)
         return self
@@ -132,6 +175,53 @@ class ProbeBase:
         if not hasattr(self, "n_train_"):
             raise NescioError(f"{type(self).__name__} is not fitted yet: call fit first")
 
+    def out_of_fold_risk(self, generations: Sequence[Generation], y: np.ndarray, *, n_splits: int = 5,
+                         random_state: int = 0) -> np.ndarray:
+        """Risk scores for the (fitted-on) training rows without in-sample optimism.
+
+        Rows with a label get the score of an estimator with the same parameters refitted on
+        the other folds (stratified, ``min(n_splits, rarer class)`` folds); rows without a
+        label (NaN) keep the fitted estimator's score. Subclasses may refit faster (e.g.
+        with the hyperparameters this fit chose)."""
+        from sklearn.model_selection import StratifiedKFold
+
+        self._check_fitted()
+        gens = list(generations)
+        y = np.asarray(y, dtype=float)
+        risk = np.asarray(self.predict_risk(gens), dtype=float)
+        idx = np.where(~np.isnan(y) & np.isfinite(risk))[0]
+        yk = y[idx].astype(int)
+        n_min = int(min((yk == 0).sum(), (yk == 1).sum())) if yk.size else 0
+        if n_min < 2:
+            return risk
+        params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in self.get_params().items()}
+        folds = StratifiedKFold(n_splits=min(n_splits, n_min), shuffle=True, random_state=random_state)
+        for tr, va in folds.split(yk, yk):
+            try:
+                est = type(self)(**params).fit([gens[i] for i in idx[tr]], yk[tr])
+            except NescioError:  # a fold too small for the estimator's own search: keep the in-sample score
+                continue
+            risk[idx[va]] = est.predict_risk([gens[i] for i in idx[va]])
+        return risk
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def save_probe(probe, directory: str | os.PathLike, *, signal: str | None = None, signal_args: dict | None = None) -> Path:
+    """Save a fitted probe as safetensors + JSON into ``directory``; returns the directory.
+
+    ``signal`` / ``signal_args``: the registry name and arguments it was built from (recorded
+    so a saved pipeline can be rebuilt from its spec)."""
+    probe._check_fitted()
+    arrays, state = probe._get_state()
+    meta = {"class": type(probe).__name__, "params": probe.get_params(), "state": state}
+    if signal is not None:
+        meta |= {"signal": signal, "signal_args": _jsonable(signal_args or {})}
+    return write_artifact(directory, "probe", artifact="probe", version=PROBE_SCHEMA_VERSION, meta=meta,
+                          arrays={k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from nescio.signals.registry import register_signal
+from nescio.signals.spec import SignalInfo
 from nescio.types import Generation
 
 
@@ -85,5 +85,6 @@ _LOGIT_SIGNALS = {
     ),
 }
 
-for _name, (_fn, _desc) in _LOGIT_SIGNALS.items():
-    register_signal(_name, family="logits", description=_desc, cost=0.0)(_per_generation(_fn))
+SIGNALS = tuple(
+    SignalInfo(name, "logits", desc, compute=_per_generation(fn), cost=0.0) for name, (fn, desc) in _LOGIT_SIGNALS.items()
+)

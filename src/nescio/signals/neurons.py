@@ -19,9 +19,15 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.signals.features import ProbeBase, activation_vector, available_layers, register_probe_class, training_summary
-from nescio.signals.probes import fit_scaled_logistic, linear_probability
-from nescio.signals.registry import SignalNeeds, register_signal
+from nescio.signals.features import (
+    ProbeBase,
+    activation_vector,
+    available_layers,
+    fit_scaled_logistic,
+    linear_probability,
+    training_summary,
+)
+from nescio.signals.spec import SignalInfo, SignalNeeds
 from nescio.types import CaptureSpec, NescioError
 
 CETT_POSITIONS = ("answer_mean", "prompt_mean")
@@ -43,11 +49,8 @@ def cett_features(generations, layers: Sequence[int]) -> np.ndarray:
     return np.stack(rows)
 
 
-@register_probe_class
 class HNeuronProbe(ProbeBase):
     """L1 logistic regression over the CETT of all FFN neurons of all layers."""
-
-    _param_names = ("layers", "C_grid", "holdout", "random_state")
 
     def __init__(self, layers: Sequence[int] | None = None,
                  C_grid: Sequence[float] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
@@ -145,6 +148,8 @@ class HNeuronProbe(ProbeBase):
         self.n_train_, self.training_summary_ = int(state["n_train"]), state["training_summary"]
 
 
-register_signal("h_neurons", family="probe", fitted=True, cost=0.0,
-                description="L1 logistic regression on FFN-neuron CETT (H-Neurons, Gao et al. 2025)",
-                needs=SignalNeeds(capture=(CaptureSpec("cett", "all", CETT_POSITIONS),)))
+SIGNALS = (
+    SignalInfo("h_neurons", "probe", "L1 logistic regression on FFN-neuron CETT (H-Neurons, Gao et al. 2025)",
+               cost=0.0, estimator=HNeuronProbe, labels="hallucinated", probability=True,
+               needs=SignalNeeds(capture=(CaptureSpec("cett", "all", CETT_POSITIONS),))),
+)

@@ -25,74 +25,22 @@ import numpy as np
 from nescio.signals.features import (
     ProbeBase,
     activation_tensor,
-    available_layers,
     capture_position,
-    register_probe_class,
+    feature_tensor,
+    fit_scaled_logistic,
+    linear_probability,
+    stratified_folds,
     training_summary,
 )
-from nescio.signals.registry import SignalNeeds, register_signal
+from nescio.signals.spec import DEFAULT_N_SAMPLES, SignalInfo, SignalNeeds
 from nescio.types import CaptureSpec, NescioError
 
 PROBE_POSITIONS = ("last_prompt", "answer_first", "answer_mean", "prompt_mean", "entity_last")
+__all__ = ["ResidualProbe", "SemanticEntropyProbe", "best_entropy_split", "fit_scaled_logistic", "linear_probability"]
 
 
-def _as_tensor(X, site: str, layers, position: str) -> tuple[np.ndarray, list[int], list | None]:
-    """(features [n, L, d], layers, generations or None)."""
-    if isinstance(X, np.ndarray):
-        if X.ndim == 2:
-            X = X[:, None, :]
-        if X.ndim != 3:
-            raise NescioError(f"probe features must be [n, n_layers, dim], got shape {X.shape}")
-        lay = list(layers) if layers is not None else list(range(X.shape[1]))
-        if len(lay) != X.shape[1]:
-            raise NescioError(f"features have {X.shape[1]} layers but layers={lay}")
-        return X.astype(np.float64), lay, None
-    gens = list(X)
-    lay = list(layers) if layers is not None else available_layers(gens, site, position)
-    return activation_tensor(gens, site, lay, position), lay, gens
-
-
-def _stratified_folds(y: np.ndarray, cv: int, random_state: int):
-    from sklearn.model_selection import StratifiedKFold
-
-    n_min = int(min(np.sum(y == 0), np.sum(y == 1)))
-    if n_min < 2:
-        raise NescioError(f"need at least 2 examples of each class to fit a probe, got {n_min} of the rarer class")
-    return list(StratifiedKFold(n_splits=min(cv, n_min), shuffle=True, random_state=random_state).split(y, y))
-
-
-def fit_scaled_logistic(X: np.ndarray, y: np.ndarray, *, C: float, penalty: str = "l2", random_state: int = 0):
-    """StandardScaler + LogisticRegression; returns (mean, scale, coef, intercept) as float64."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    import sklearn
-
-    scaler = StandardScaler().fit(X)
-    solver = "liblinear" if penalty == "l1" else "lbfgs"
-    if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) >= (1, 8):  # `penalty` deprecated in 1.8
-        kind = {"l1_ratio": 1.0 if penalty == "l1" else 0.0}
-    else:
-        kind = {"penalty": penalty}
-    clf = LogisticRegression(C=C, solver=solver, max_iter=5000, random_state=random_state, **kind)
-    clf.fit(scaler.transform(X), y)
-    return (scaler.mean_.astype(np.float64), scaler.scale_.astype(np.float64),
-            clf.coef_.ravel().astype(np.float64), np.float64(clf.intercept_[0]))
-
-
-def linear_probability(X: np.ndarray, mean, scale, coef, intercept) -> np.ndarray:
-    """sigmoid(((X − mean) / scale) · coef + intercept); NaN rows stay NaN."""
-    from scipy.special import expit
-
-    z = ((np.asarray(X, dtype=np.float64) - mean) / scale) @ coef + intercept
-    return expit(z)
-
-
-@register_probe_class
 class ResidualProbe(ProbeBase):
     """Logistic-regression probe on the residual stream at one position; layer and C by CV."""
-
-    _param_names = ("position", "layers", "C_grid", "cv", "random_state", "site")
 
     def __init__(self, position: str = "last_prompt", layers: Sequence[int] | None = None,
                  C_grid: Sequence[float] = (0.001, 0.01, 0.1, 1.0), cv: int = 5, random_state: int = 0,
@@ -113,11 +61,11 @@ class ResidualProbe(ProbeBase):
         from sklearn.metrics import roc_auc_score
 
         self._check_position()
-        feats, layers, gens = _as_tensor(X, self.site, self.layers, self.position)
+        feats, layers, gens = feature_tensor(X, self.site, self.layers, self.position)
         y = np.asarray(y, dtype=float).ravel()
         keep = ~np.isnan(y) & ~np.isnan(feats).any(axis=(1, 2))
         feats, y = feats[keep], y[keep].astype(int)
-        folds = _stratified_folds(y, self.cv, self.random_state)
+        folds = stratified_folds(y, self.cv, self.random_state)
         scores = np.zeros((len(layers), len(self.C_grid)))
         for li in range(len(layers)):
             for ci, C in enumerate(self.C_grid):
@@ -149,6 +97,30 @@ class ResidualProbe(ProbeBase):
         """P(positive class) per row: generations, ``[n, dim]`` at the chosen layer, or ``[n, L, dim]``."""
         self._check_fitted()
         return linear_probability(self._features(X), self.mean_, self.scale_, self.coef_, self.intercept_)
+
+    def out_of_fold_risk(self, generations, y, *, n_splits: int = 5, random_state: int = 0) -> np.ndarray:
+        """Out-of-fold risk on the training rows with the layer and C this fit chose (refitting
+        only the scaled logistic regression per fold); unlabelled rows keep in-sample scores."""
+        from sklearn.model_selection import StratifiedKFold
+
+        self._check_fitted()
+        gens = list(generations)
+        y = np.asarray(y, dtype=float)
+        feats = activation_tensor(gens, self.site, [self.layer_], self.position)[:, 0]
+        oof = np.full(len(gens), np.nan)
+        ok = ~np.isnan(y) & ~np.isnan(feats).any(axis=1)
+        idx = np.where(ok)[0]
+        yk = y[idx].astype(int)
+        n_min = int(min((yk == 0).sum(), (yk == 1).sum()))
+        if n_min >= 2:
+            folds = StratifiedKFold(n_splits=min(n_splits, n_min), shuffle=True, random_state=random_state)
+            for tr, va in folds.split(yk, yk):
+                params = fit_scaled_logistic(feats[idx[tr]], yk[tr], C=self.C_, random_state=random_state)
+                oof[idx[va]] = linear_probability(feats[idx[va]], *params)
+        rest = ~ok & ~np.isnan(feats).any(axis=1)
+        if rest.any():
+            oof[rest] = self.predict_risk(feats[rest])
+        return oof
 
     def capture_specs(self) -> tuple[CaptureSpec, ...]:
         """What generation must capture for this probe (only the chosen layer once fitted)."""
@@ -188,7 +160,6 @@ def best_entropy_split(values: np.ndarray) -> float:
     return best_t
 
 
-@register_probe_class
 class SemanticEntropyProbe(ResidualProbe):
     """Predict high (1) vs low (0) semantic entropy from one pass's residual stream."""
 
@@ -207,6 +178,12 @@ class SemanticEntropyProbe(ResidualProbe):
         super().fit(X, labels)
         return self
 
+    def out_of_fold_risk(self, generations, y, *, n_splits: int = 5, random_state: int = 0) -> np.ndarray:
+        """As :meth:`ResidualProbe.out_of_fold_risk`, ``y`` being semantic entropies (binarised at ``threshold_``)."""
+        y = np.asarray(y, dtype=float)
+        labels = np.where(np.isnan(y), np.nan, (y > self.threshold_).astype(float))
+        return super().out_of_fold_risk(generations, labels, n_splits=n_splits, random_state=random_state)
+
     def _get_state(self):
         arrays, state = super()._get_state()
         state["threshold"] = self.threshold_
@@ -217,13 +194,23 @@ class SemanticEntropyProbe(ResidualProbe):
         self.threshold_ = float(state["threshold"])
 
 
-_RESID_ALL = "all"
-for _name, _pos, _desc in (
-    ("probe_last_prompt", "last_prompt", "logistic probe on the residual stream at the last prompt token"),
-    ("probe_answer_first", "answer", "logistic probe on the residual stream at the first answer token"),
-    ("probe_answer_mean", "answer_mean", "logistic probe on the residual stream averaged over the answer"),
-    ("semantic_entropy_probe", "last_prompt",
-     "probe predicting high semantic entropy from the last prompt token (Kossen et al. 2024)"),
-):
-    register_signal(_name, family="probe", description=_desc, fitted=True, cost=0.0,
-                    needs=SignalNeeds(capture=(CaptureSpec("resid", _RESID_ALL, (_pos,)),)))
+def _residual(name: str, position: str, description: str, *, labels: str = "hallucinated",
+              estimator=ResidualProbe, fit_needs: SignalNeeds | None = None) -> SignalInfo:
+    return SignalInfo(
+        name, "probe", description, cost=0.0, estimator=estimator, estimator_args={"position": position},
+        labels=labels, probability=True, fit_needs=fit_needs or SignalNeeds(),
+        needs=SignalNeeds(capture=(CaptureSpec("resid", "all", (capture_position(position),)),)),
+    )
+
+
+SIGNALS = (
+    _residual("probe_last_prompt", "last_prompt", "logistic probe on the residual stream at the last prompt token"),
+    _residual("probe_answer_first", "answer_first", "logistic probe on the residual stream at the first answer token"),
+    _residual("probe_answer_mean", "answer_mean", "logistic probe on the residual stream averaged over the answer"),
+    _residual("semantic_entropy_probe", "last_prompt",
+              "probe predicting high semantic entropy from the last prompt token (Kossen et al. 2024)",
+              labels="semantic_entropy", estimator=SemanticEntropyProbe, fit_needs=SignalNeeds(n_samples=DEFAULT_N_SAMPLES)),
+    _residual("knowability_last_prompt", "last_prompt",
+              "probe predicting an unanswerable question from the last prompt token, before any answer "
+              "(the guard's pre-check)", labels="unanswerable"),
+)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.signals.registry import SignalNeeds, register_signal
+from nescio.signals.spec import SignalInfo, SignalNeeds
 from nescio.types import Generation
 
 # Extra forward passes for the verbal-confidence prompt: one prefill plus the decode
@@ -25,25 +25,20 @@ def _or_nan(x: float | None) -> float:
     return float("nan") if x is None else float(x)
 
 
-@register_signal(
-    "one_minus_p_true",
-    family="reflexive",
-    description="1 - P(True) that the model's own answer is correct (Kadavath et al. 2022)",
-    needs=SignalNeeds(p_true=True),
-    cost=1.0,
-)
 def one_minus_p_true(generations: Sequence[Generation]) -> np.ndarray:
     """1 − P(True); NaN where P(True) was not computed."""
     return 1.0 - np.array([_or_nan(g.p_true) for g in generations], dtype=float)
 
 
-@register_signal(
-    "one_minus_verbal_confidence",
-    family="reflexive",
-    description="1 - the model's stated confidence (0-100, divided by 100); unparseable = missing",
-    needs=SignalNeeds(verbal_confidence=True),
-    cost=VERBAL_CONFIDENCE_PASSES,
-)
 def one_minus_verbal_confidence(generations: Sequence[Generation]) -> np.ndarray:
     """1 − verbal confidence; NaN where the stated number was missing or unparseable."""
     return 1.0 - np.array([_or_nan(g.verbal_confidence) for g in generations], dtype=float)
+
+
+SIGNALS = (
+    SignalInfo("one_minus_p_true", "reflexive", "1 - P(True) that the model's own answer is correct (Kadavath et al. 2022)",
+               needs=SignalNeeds(p_true=True), compute=one_minus_p_true, cost=1.0),
+    SignalInfo("one_minus_verbal_confidence", "reflexive",
+               "1 - the model's stated confidence (0-100, divided by 100); unparseable = missing",
+               needs=SignalNeeds(verbal_confidence=True), compute=one_minus_verbal_confidence, cost=VERBAL_CONFIDENCE_PASSES),
+)

