@@ -36,54 +36,11 @@ NO_SAMPLING_FAMILIES = ("logits", "reflexive", "probe")
 
 
 # ----------------------------------------------------------------- generation with an on-disk cache
-def _local_save(d: Path, gens) -> None:
-    """Stand-in for nescio.models.save_generations while it is not available: JSON + safetensors."""
-    from safetensors.numpy import save_file
-
-    d.mkdir(parents=True, exist_ok=True)
-    rows, arrays = [], {}
-    for i, g in enumerate(gens):
-        row = asdict(g)
-        row.pop("activations")
-        rows.append(row)
-        for k, v in g.activations.items():
-            arrays[f"{i}|{k}"] = np.ascontiguousarray(v)
-    (d / "generations.json").write_text(json.dumps(rows))
-    save_file(arrays, str(d / "activations.safetensors"))
-
-
-def _local_load(d: Path):
-    from safetensors.numpy import load_file
-
-    from nescio.types import Generation, Question, Sample
-
-    arrays = load_file(str(d / "activations.safetensors"))
-    acts: dict[int, dict] = {}
-    for k, v in arrays.items():
-        i, key = k.split("|", 1)
-        acts.setdefault(int(i), {})[key] = v
-    gens = []
-    for i, row in enumerate(json.loads((d / "generations.json").read_text())):
-        row["question"] = Question(**row["question"])
-        row["samples"] = tuple(Sample(s["text"], tuple(s["token_ids"]), tuple(s["token_logprobs"])) for s in row["samples"])
-        for f in ("token_ids", "token_logprobs", "token_entropies"):
-            row[f] = tuple(row[f])
-        row["top_k_ids"] = tuple(tuple(x) for x in row["top_k_ids"])
-        row["top_k_logprobs"] = tuple(tuple(x) for x in row["top_k_logprobs"])
-        gens.append(Generation(**row, activations=acts.get(i, {})))
-    return gens
-
-
 def cached_generate(lm, questions, config, cache_dir: Path, *, chunk: int = 32, label: str = ""):
     """Generate in chunks saved with nescio.models.save_generations; reuse saved chunks.
     Returns (generations, seconds of generation per question measured when they were made)."""
-    from nescio.models import generate
+    from nescio.models import generate, load_generations, save_generations
     from nescio.types import RunInfo
-
-    try:
-        from nescio.models import load_generations, save_generations
-    except (ImportError, AttributeError):
-        save_generations = load_generations = None
 
     key = hashlib.sha256(json.dumps([lm.model_id, asdict(config)], default=str, sort_keys=True).encode()).hexdigest()[:12]
     base = cache_dir / key
@@ -99,7 +56,7 @@ def cached_generate(lm, questions, config, cache_dir: Path, *, chunk: int = 32, 
             timing = d / "timing.json"
             if timing.is_file():
                 meta = json.loads(timing.read_text())
-                gens = _local_load(d) if meta.get("format") == "local" else load_generations(d)[0]
+                gens = load_generations(d)[0]
                 seconds += meta["seconds"]
             else:
                 t0 = time.perf_counter()
@@ -108,12 +65,8 @@ def cached_generate(lm, questions, config, cache_dir: Path, *, chunk: int = 32, 
                 info = RunInfo(model=lm.spec, model_id=lm.model_id, architecture=lm.architecture,
                                prompt_format=lm.prompt_format, prompt_template="(see nescio.models.prompts)",
                                config=config)
-                if save_generations is not None:
-                    save_generations(d, gens, info)
-                else:
-                    _local_save(d, gens)
-                timing.write_text(json.dumps({"seconds": dt, "n": len(part),
-                                              "format": "nescio" if save_generations else "local"}))
+                save_generations(d, gens, info)
+                timing.write_text(json.dumps({"seconds": dt, "n": len(part), "format": "nescio"}))
                 seconds += dt
             out.extend(gens)
             progress.advance(task, len(part))
@@ -198,24 +151,26 @@ def _subset(questions: list, limit: int, seed: int = 0) -> list:
     return [q for i, q in enumerate(questions) if i in keep]
 
 
-def fit_probes(train, y_train, se_train, layers):
-    """Fit every probe on the train split only. Returns (probes by signal name, unanswerable probe)."""
-    from nescio.signals import HNeuronProbe, KnownEntityDirection, ResidualProbe, SemanticEntropyProbe
+HALLUCINATION_PROBES = ("probe_last_prompt", "probe_answer_first", "probe_answer_mean")
+UNANSWERABLE_PROBE = "knowability_last_prompt"  # registered for the guard's pre-check; here fitted on
+# the separation labels below (unanswerable kinds vs known facts) and reported in its own table
 
-    probes = {
-        "probe_last_prompt": ResidualProbe("last_prompt", layers=layers).fit(train, y_train),
-        "probe_answer_first": ResidualProbe("answer_first", layers=layers).fit(train, y_train),
-        "probe_answer_mean": ResidualProbe("answer_mean", layers=layers).fit(train, y_train),
-        "semantic_entropy_probe": SemanticEntropyProbe("last_prompt", layers=layers).fit(train, se_train),
-        "h_neurons": HNeuronProbe().fit(train, y_train),
-    }
-    # known-entity direction: unknown = fabricated entity or answered wrongly; known = answered correctly
-    unknown = np.array([1.0 if g.question.category == "fabricated" or (g.question.answerable and y == 1)
-                        else 0.0 if y == 0 else np.nan for g, y in zip(train, y_train)])
-    probes["entity_direction"] = KnownEntityDirection(layers=layers).fit(train, unknown)
+
+def fit_probes(train, outcomes_train, se_train, layers):
+    """Fit every fitted signal of the registry on the train split only, each built from its
+    registry entry (estimator + arguments) and trained on its label recipe. Returns (probes by
+    signal name, the unanswerable-vs-known last-prompt probe)."""
+    from nescio.signals import fit_signal
+
+    probes = {name: fit_signal(name, train, outcomes_train, layers=layers) for name in HALLUCINATION_PROBES}
+    # semantic-entropy labels come from a sampled subset of train (NaN elsewhere)
+    probes["semantic_entropy_probe"] = fit_signal("semantic_entropy_probe", train, labels=se_train, layers=layers)
+    probes["h_neurons"] = fit_signal("h_neurons", train, outcomes_train)
+    # known-entity direction, recipe "unknown_entity": fabricated entity or answered wrongly vs answered correctly
+    probes["entity_direction"] = fit_signal("entity_direction", train, outcomes_train, layers=layers)
     sep_label = np.array([1.0 if g.question.category in UNANSWERABLE_FOR_SEPARATION
                           else 0.0 if g.question.category.startswith("fact/") else np.nan for g in train])
-    return probes, ResidualProbe("last_prompt", layers=layers).fit(train, sep_label)
+    return probes, fit_signal(UNANSWERABLE_PROBE, train, labels=sep_label, layers=layers)
 
 
 def run_model(spec: str, args, results: dict) -> None:
@@ -224,15 +179,14 @@ def run_model(spec: str, args, results: dict) -> None:
     from nescio.data import builtin_questions
     from nescio.evaluate.metrics import auroc
     from nescio.models import load_model
-    from nescio.signals import capture_needs, compute_signals, list_signals, load_probe, save_probe, signal_info
+    from nescio.signals import SIGNALS, capture_needs, compute_signals, list_signals, load_probe, save_probe, signal_info
     from nescio.signals.sampling import semantic_entropies
     from nescio.types import GenerationConfig
 
     torch.set_num_threads(args.threads)
     lm = load_model(spec)
     cache = Path(args.cache_dir) / spec
-    probe_names = ["probe_last_prompt", "probe_answer_first", "probe_answer_mean", "semantic_entropy_probe",
-                   "h_neurons", "entity_direction"]
+    probe_names = [n for n in list_signals("probe") if SIGNALS[n].fitted and n != UNANSWERABLE_PROBE]
     capture = capture_needs(probe_names)["capture"]
     K = args.samples
     cfg_train = GenerationConfig(max_new_tokens=args.max_new_tokens, capture=capture, seed=0)
@@ -263,9 +217,11 @@ def run_model(spec: str, args, results: dict) -> None:
         probes = {n: load_probe(probe_dir / n) for n in probe_names}
         unanswerable_probe = load_probe(probe_dir / "unanswerable_last_prompt")
     else:
-        probes, unanswerable_probe = fit_probes(train, y_train, se_train, layers)
-        for name, p in {**probes, "unanswerable_last_prompt": unanswerable_probe}.items():
-            save_probe(p, probe_dir / name)
+        probes, unanswerable_probe = fit_probes(train, out_train, se_train, layers)
+        for name, p in probes.items():
+            save_probe(p, probe_dir / name, signal=name, signal_args=p.get_params())
+        save_probe(unanswerable_probe, probe_dir / "unanswerable_last_prompt", signal=UNANSWERABLE_PROBE,
+                   signal_args=unanswerable_probe.get_params())
     fit_seconds = time.perf_counter() - t0
     h = probes["h_neurons"]
     model_res = {
@@ -282,7 +238,7 @@ def run_model(spec: str, args, results: dict) -> None:
         "sets": {},
     }
 
-    all_names = list_signals()
+    all_names = [n for n in list_signals() if n != UNANSWERABLE_PROBE]
     no_sampling = [n for n in all_names if signal_info(n).family in NO_SAMPLING_FAMILIES]
 
     # ---- select the best no-sampling signal on TRAIN (probes: CV AUROC; others: train AUROC)

@@ -248,3 +248,56 @@ def test_any_registered_signal_can_be_named(tiny):
     guard.fit(gens[:24], outcomes[:24], gens[24:], outcomes[24:])
     d = guard.decide(gens)
     assert d.signal_names == ("sequence_nll", "entity_direction") and np.isfinite(d.signals[:, 1]).all()
+
+
+def _damage(path, how: str) -> None:
+    import json
+
+    if how == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    elif how == "bad_json":
+        path.write_text("{not json", encoding="utf-8")
+    elif how == "wrong_schema":
+        meta = json.loads(path.read_text())
+        path.write_text(json.dumps(meta | {"schema_version": 99}), encoding="utf-8")
+    elif how == "missing_field":
+        meta = json.loads(path.read_text())
+        del meta["detector" if "detector" in meta else "state"]
+        path.write_text(json.dumps(meta), encoding="utf-8")
+    elif how == "not_an_object":
+        path.write_text("[1, 2]", encoding="utf-8")
+
+
+@pytest.mark.parametrize("target, how, match", [
+    ("guard.safetensors", "truncate", "guard.safetensors: damaged"),
+    ("guard.json", "bad_json", "guard.json: damaged, not valid JSON"),
+    ("guard.json", "not_an_object", "guard.json: damaged, expected a JSON object"),
+    ("guard.json", "wrong_schema", "schema version 99"),
+    ("guard.json", "missing_field", "guard.json: damaged, missing field 'detector'"),
+    ("probes/probe_last_prompt/probe.safetensors", "truncate", "probe_last_prompt/probe.safetensors: damaged"),
+    ("probes/probe_last_prompt/probe.json", "missing_field", "probe.json: damaged, missing field 'state'"),
+    ("precheck/knowability_last_prompt/probe.json", "bad_json", "knowability_last_prompt/probe.json: damaged"),
+])
+def test_damaged_guard_is_a_one_line_error_naming_the_file(fitted, tmp_path, target, how, match):
+    guard, _, _ = fitted
+    guard.save(tmp_path / "g")
+    _damage(tmp_path / "g" / target, how)
+    with pytest.raises(NescioError, match=match):
+        Guard.load(tmp_path / "g")
+
+
+def test_nescio_ask_with_a_truncated_guard_prints_one_line(fitted, tmp_path):
+    """The reported case: guard.safetensors cut to 100 bytes → one line naming the file, exit 2."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    guard, _, _ = fitted
+    guard.save(tmp_path / "g")
+    _damage(tmp_path / "g" / "guard.safetensors", "truncate")
+    nescio = str(Path(sys.executable).parent / "nescio")
+    r = subprocess.run([nescio, "ask", "What is the capital of France?", "--guard", str(tmp_path / "g")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and str(tmp_path / "g" / "guard.safetensors") in lines[0] and "damaged" in lines[0]
