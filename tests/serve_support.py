@@ -40,7 +40,7 @@ def build_model_and_guard(root: Path):
     lm = load_model(str(model_dir))
     assert lm.prompt_format == "chat"
     qs = questions()
-    guard = Guard(alpha=0.35, delta=0.3, signals=CHEAP + ("probe_last_prompt",), precheck=True, precheck_alpha=0.3,
+    guard = Guard(alpha=0.35, delta=0.3, signals=CHEAP + ("probe_last_prompt",), use_precheck=True, precheck_alpha=0.3,
                   hedge_alpha=0.6, max_new_tokens=8)
     gens = generate(lm, qs, guard.generation_config(model=lm), progress=False)
     nll = np.array([-np.mean(g.token_logprobs) if g.token_logprobs else 0.0 for g in gens])
@@ -48,7 +48,7 @@ def build_model_and_guard(root: Path):
     correct = (nll < np.quantile(nll, 0.6)) ^ (rng.uniform(size=len(nll)) < 0.05)
     outcomes = np.where(np.array([q.answerable for q in qs]) & correct, "correct", "hallucinated").astype(object)
     half = len(qs) // 2
-    guard.fit_generations(lm, gens[:half], outcomes[:half], gens[half:], outcomes[half:])
+    guard.fit(gens[:half], outcomes[:half], gens[half:], outcomes[half:], model_id=lm.model_id, model_spec=lm.spec)
     guard.save(root / "guard")
     return lm, guard, model_dir, root / "guard"
 
@@ -61,7 +61,7 @@ def built_once(tmp_path_factory):
     root = tmp_path_factory.getbasetemp() / "serve-model"
     if (root / "guard" / "guard.json").is_file():
         lm = load_model(str(root / "tiny-instruct"))
-        return lm, Guard.load(root / "guard", lm), root / "tiny-instruct", root / "guard"
+        return lm, Guard.load(root / "guard", model_id=lm.model_id), root / "tiny-instruct", root / "guard"
     root.mkdir(parents=True, exist_ok=True)
     return build_model_and_guard(root)
 

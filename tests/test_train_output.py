@@ -132,11 +132,11 @@ def test_guard_fitted_on_base_is_refused_for_tuned_model(peft_tiny, tmp_path):
     merge_adapter(lambda: tiny_model(seed=0), tmp_path / "adapter", tmp_path / "merged")
     base = tiny_model(seed=0)
     qs = [Question(id=f"q{i}", text=f"What is item {i}?", answers=("x",)) for i in range(40)]
-    guard = Guard(alpha=0.4, delta=0.3, signals=("sequence_nll", "mean_token_nll"), precheck=False, hedge_alpha=None)
+    guard = Guard(alpha=0.4, delta=0.3, signals=("sequence_nll", "mean_token_nll"), use_precheck=False, hedge_alpha=None)
     gens = generate(base, qs, guard.generation_config(), progress=False)
     outcomes = np.array(["correct", "hallucinated"] * 20, dtype=object)
-    guard.fit_generations(base, gens[:20], outcomes[:20], gens[20:], outcomes[20:])
+    guard.fit(gens[:20], outcomes[:20], gens[20:], outcomes[20:], model_id=base.model_id, model_spec=base.spec)
     guard.save(tmp_path / "guard")
-    Guard.load(tmp_path / "guard", base)
+    Guard.load(tmp_path / "guard", model_id=base.model_id)
     with pytest.raises(NescioError, match="fit a guard for this model"):
-        Guard.load(tmp_path / "guard", load_model(str(tmp_path / "merged")))
+        Guard.load(tmp_path / "guard", model_id=load_model(str(tmp_path / "merged")).model_id)

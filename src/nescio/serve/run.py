@@ -28,7 +28,7 @@ def load_for_serving(model: str, guard_dir: str | Path | None):
         if not (Path(guard_dir) / "guard.json").is_file():
             raise NescioError(f"no guard in {str(guard_dir)!r} (guard.json missing); give a directory written by "
                               "Guard.save or nescio eval (…/guard)")
-        guard = Guard.load(guard_dir, lm)
+        guard = Guard.load(guard_dir, model_id=lm.model_id)
     return lm, guard
 
 
