@@ -261,8 +261,10 @@ def main() -> None:
     else:
         for name in ("start", *args.rewards):
             path = Path(args.runs) / "eval" / f"{name}.jsonl"
-            if path.is_file():
-                rows[name] = [json.loads(x) for x in path.read_text().splitlines()]
+            expected = sum(len(qs) for qs in sets.values())
+            got = [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
+            if len(got) == expected:  # only finished evaluations
+                rows[name] = got
     tables = {name: {"all": table(r), **{s: table([x for x in r if x["set"] == s]) for s in sets}}
               for name, r in rows.items()}
     summary = {name: {k: tables[name]["all"][k] for k in ("correct", "abstained", "hallucination_rate_answered")}
