@@ -63,3 +63,9 @@ def grpo_cmd(
 
 def register(train_app: typer.Typer) -> None:
     train_app.command("grpo")(grpo_cmd)
+
+
+# The `train` group. The SFT commands (`train data`, `train sft`) join the same group; where
+# they own it, that module calls register(app) to add `grpo`.
+app = typer.Typer(no_args_is_help=True, help="Teach the model itself to say 'I don't know' (fine-tuning, RL).")
+register(app)
