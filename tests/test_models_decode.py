@@ -161,3 +161,47 @@ def test_capture_protocol_is_three_calls(tiny):
     forwards_before = [c[-1] for c in cap.calls]
     assert forwards_before == sorted(forwards_before) and len(set(forwards_before[1:-1])) == 3
     assert all(c[2] == [0, 1, 2] for c in cap.calls if c[0] == "step")
+
+
+def _alone(lm, prompts, seeds, max_new_tokens):
+    state = prefill(lm, prompts, max_new_tokens=max_new_tokens, n_samples=2, seeds=seeds, temperature=0.9, top_p=0.9)
+    list(decode_steps(lm, state))
+    return state.results()
+
+
+def test_join_states_adds_prompts_to_a_running_batch(tiny, eos_bias):
+    from nescio.models.batching import join_states
+
+    prompts = encode_questions(tiny, QS + [Question("d", "Name a colour.")])
+    seeds = [[seed_for(0, str(i), j) for j in range(2)] for i in range(4)]
+    first = _alone(tiny, prompts[:2], seeds[:2], 8)
+    second = _alone(tiny, prompts[2:], seeds[2:], 5)
+
+    running = prefill(tiny, prompts[:2], max_new_tokens=8, n_samples=2, seeds=seeds[:2], temperature=0.9, top_p=0.9)
+    for _ in range(3):
+        decode_step(tiny, running)
+    new = prefill(tiny, prompts[2:], max_new_tokens=5, n_samples=2, seeds=seeds[2:], temperature=0.9, top_p=0.9)
+    join_states(tiny, running, new)
+    assert len(running.buffers) == 12 and running.n_greedy <= 4
+    list(decode_steps(tiny, running))
+    rows = running.results()
+    # rows 0..5: the running prompts' (greedy, then samples); rows 6..11: the joined prompts'
+    for got, want in zip(rows, first + second):
+        assert got.token_ids == want.token_ids and got.stop_reason == want.stop_reason
+        assert got.token_logprobs == pytest.approx(want.token_logprobs, abs=1e-4)
+    assert [r.prompt for r in rows[6:]] == [2, 3, 2, 2, 3, 3]
+    assert all(len(r.token_ids) <= 5 for r in rows[6:])  # the joined rows keep their own max_new_tokens
+
+
+def test_join_refuses_what_it_cannot_join(tiny):
+    from nescio.models.batching import join_states
+    from nescio.models.tiny import tiny_model
+
+    prompts = encode_questions(tiny, QS[:1])
+    a = prefill(tiny, prompts, max_new_tokens=3)
+    with pytest.raises(NescioError, match="temperature"):
+        join_states(tiny, a, prefill(tiny, prompts, max_new_tokens=3, top_k=3))
+    gemma = tiny_model("gemma3")
+    gp = encode_questions(gemma, QS[:1])
+    with pytest.raises(NescioError, match="sliding-window"):
+        join_states(gemma, prefill(gemma, gp, max_new_tokens=3), prefill(gemma, gp, max_new_tokens=3))

@@ -131,3 +131,20 @@ def test_a_load_failure_that_is_not_corruption_keeps_the_cache(smollm2, monkeypa
     with pytest.raises(RuntimeError, match="simulated out of memory"):
         load_model("smollm2-135m-instruct")
     assert (directory / cache.MANIFEST).stat().st_mtime_ns == written  # not deleted and rebuilt
+
+
+def test_embedded_models_come_from_one_table():
+    from typer.testing import CliRunner
+
+    from nescio.cli import app
+    from nescio.models import DEFAULT_MODEL, EMBEDDED_MODELS
+    from nescio.models.embedded import EMBEDDED, embedded_gguf_path
+    from nescio.models.load import _ACCEPTED, _NAMED_FORMATS
+
+    names = [m.name for m in EMBEDDED]
+    assert list(EMBEDDED_MODELS) == names and list(_NAMED_FORMATS) == names and DEFAULT_MODEL == names[0]
+    assert all(n in _ACCEPTED for n in names)
+    listing = CliRunner().invoke(app, ["models"]).output
+    assert all(f"{m.name}\t{m.description}" in listing for m in EMBEDDED)
+    with pytest.raises(NescioError, match=", ".join(names)):
+        embedded_gguf_path("nope")

@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from nescio.models.embedded import DEFAULT_MODEL
+
 
 def _parse_capture(text: str):
     """``site:layers:positions``, e.g. ``resid:all:last_prompt,answer_mean`` or ``mlp_act:3,7:answer``."""
@@ -35,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("generate")
     def generate_cmd(
-        model: str = typer.Option("smollm2-135m-instruct", help="Embedded name, HF dir, GGUF path or hub id."),
+        model: str = typer.Option(DEFAULT_MODEL, help="Embedded name, HF dir, GGUF path or hub id."),
         bench: str = typer.Option("builtin:test", help="Questions (builtin, builtin:SPLIT, jsonl:PATH, ...)."),
         out: str = typer.Option("runs/generations", help="Output directory; a rerun resumes from it."),
         max_new_tokens: int = typer.Option(24, help="Answer length limit in tokens."),

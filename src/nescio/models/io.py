@@ -21,7 +21,7 @@ import shutil
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from nescio.types import (
     RunInfo,
     Sample,
 )
+
+if TYPE_CHECKING:
+    from nescio.models.load import LoadedModel
 
 RUN_FILE = "run.json"
 INDEX_FILE = "generations.jsonl"
@@ -302,7 +305,7 @@ def load_generations(directory: str | Path) -> tuple[list[Generation], RunInfo]:
 
 
 def generate_resumable(
-    lm: Any, questions: list[Question], config: GenerationConfig, store: GenerationStore | str | Path, *, progress: bool = True
+    lm: LoadedModel, questions: list[Question], config: GenerationConfig, store: GenerationStore | str | Path, *, progress: bool = True
 ) -> list[Generation]:
     """Generate what ``store`` lacks, batch by batch, committing each batch; return all, in question order.
 

