@@ -80,11 +80,58 @@ UNANSWERABLE_CATEGORIES = ("fabricated", "future", "random_fact", "false_premise
 
 
 @dataclass(frozen=True)
+class RetrievedPassage:
+    """One passage a retriever returned for a question (``nescio.rag``).
+
+    ``score``: the hybrid (reciprocal-rank-fusion) retrieval score; ``relevance``: the
+    relevance filter's calibrated probability that the passage is evidence for the
+    question (None without a filter); ``kept``: whether it passed the filter and enters the prompt.
+    """
+
+    id: str
+    text: str
+    title: str = ""
+    score: float = 0.0
+    relevance: float | None = None
+    kept: bool = True
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval gave one question: the top-k passages, best first, with the filter's verdict.
+
+    ``no_evidence``: what to do when no passage passed the filter — ``"closed_book"``
+    (answer without passages) or ``"abstain"``. ``answer_logprob_without_passages`` is
+    filled after generation by :func:`nescio.rag.score_context_reliance` (one extra
+    forward pass) and read by the ``rag_context_reliance`` signal.
+    """
+
+    passages: tuple[RetrievedPassage, ...] = ()
+    no_evidence: str = "closed_book"
+    answer_logprob_without_passages: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.no_evidence not in NO_EVIDENCE_POLICIES:
+            raise NescioError(f"unknown no-evidence policy {self.no_evidence!r}; accepted: {', '.join(NO_EVIDENCE_POLICIES)}")
+        object.__setattr__(self, "passages", tuple(
+            p if isinstance(p, RetrievedPassage) else RetrievedPassage(**p) for p in self.passages))
+
+    @property
+    def kept(self) -> tuple[RetrievedPassage, ...]:
+        """The passages that enter the prompt."""
+        return tuple(p for p in self.passages if p.kept)
+
+
+NO_EVIDENCE_POLICIES = ("closed_book", "abstain")
+
+
+@dataclass(frozen=True)
 class Question:
     """One question. ``answers`` are gold aliases (empty when unanswerable).
 
     ``entity`` is the entity the question is about, as it appears verbatim in ``text``
-    (used by the known-entity direction); ``None`` when unknown.
+    (used by the known-entity direction); ``None`` when unknown. ``retrieval``: passages
+    retrieved for it (``nescio.rag``); the prompt then asks for an answer from them.
     """
 
     id: str
@@ -95,11 +142,14 @@ class Question:
     source: str = "user"
     entity: str | None = None
     split: str | None = None
+    retrieval: Retrieval | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str) or not self.text.strip():
             raise NescioError(f"question {self.id!r}: text is empty")
         object.__setattr__(self, "answers", tuple(self.answers))
+        if isinstance(self.retrieval, dict):  # from saved JSON
+            object.__setattr__(self, "retrieval", Retrieval(**self.retrieval))
 
 
 # ---------------------------------------------------------------- capture requests

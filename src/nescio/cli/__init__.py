@@ -22,7 +22,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from nescio.cli import data, models, run, serve, theory, train_grpo
+    from nescio.cli import data, models, rag, run, serve, theory, train_grpo
 
     app.add_typer(data.app, name="data", help="Question sets: list and show.")
     models.register(app)
@@ -30,6 +30,7 @@ def _register() -> None:
     theory.register(app)
     serve.register(app)
     app.add_typer(train_grpo.app, name="train", help="Teach the model itself to say 'I don't know' (fine-tuning, RL).")
+    rag.register(app)
 
 
 @app.callback()

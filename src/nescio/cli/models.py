@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP
 from nescio.models.embedded import DEFAULT_MODEL
 
 
@@ -48,13 +49,22 @@ def register(app: typer.Typer) -> None:
         capture: Optional[list[str]] = typer.Option(None, help="SITE:LAYERS[:POSITIONS], repeatable."),
         p_true: bool = typer.Option(False, help="Also ask the model whether its answer is true (one extra pass)."),
         limit: Optional[int] = typer.Option(None, help="Only the first N questions."),
+        rag: Optional[str] = typer.Option(None, help=RAG_HELP),
+        rag_k: int = typer.Option(4, help=RAG_K_HELP),
+        no_evidence: str = typer.Option("closed_book", help=NO_EVIDENCE_HELP),
     ) -> None:
         """Generate answers (with token log-probs and captured activations) and save them resumably."""
+        from nescio.cli.rag import rag_settings
         from nescio.data import load_questions
+        from nescio.rag.retrieve import split_no_evidence
         from nescio.models import generate_resumable, load_model
         from nescio.types import GenerationConfig
 
         questions = load_questions(bench)[:limit]
+        settings = rag_settings(rag, rag_k, no_evidence)
+        skipped = []
+        if settings is not None:
+            questions, skipped = split_no_evidence(settings.attach(questions))
         config = GenerationConfig(
             max_new_tokens=max_new_tokens,
             batch_size=batch_size,
@@ -67,3 +77,5 @@ def register(app: typer.Typer) -> None:
         lm = load_model(model)
         gens = generate_resumable(lm, questions, config, out)
         typer.echo(f"{len(gens)} generations in {out} (model {lm.model_id}, prompt format {lm.prompt_format})")
+        if skipped:
+            typer.echo(f"{len(skipped)} questions abstained: no retrieved passage passed the relevance filter")

@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP
+
 
 def _summary(results: dict, out: str) -> None:
     from rich.console import Console
@@ -73,17 +75,20 @@ def register(app: typer.Typer) -> None:
         hedge_alpha: float = typer.Option(0.3, help="Risk level whose threshold is the hedge floor; 0 disables hedging."),
         no_precheck: bool = typer.Option(False, "--no-precheck", help="Disable the knowability pre-check."),
         detector: str = typer.Option("logistic", help="Detector combiner: logistic or boosting."),
+        rag: Optional[str] = typer.Option(None, help=RAG_HELP),
+        rag_k: int = typer.Option(4, help=RAG_K_HELP),
     ) -> None:
         """Measure hallucinations before and after the guard; write results.json and report.html."""
         from rich.console import Console
 
+        from nescio.cli.rag import rag_settings
         from nescio.evaluate import evaluate
 
         names = [s.strip() for s in signals.split(",") if s.strip()] if signals else None
         results = evaluate(
             model, bench, out, train_bench=train_bench, alpha=alpha, delta=delta, signals=names, compare=compare,
             limit=limit, hedge_alpha=hedge_alpha if hedge_alpha > 0 else None, precheck=not no_precheck,
-            detector=detector, console=Console(stderr=True),
+            detector=detector, console=Console(stderr=True), rag=rag_settings(rag, rag_k, "closed_book"),
         )
         _summary(results, out)
 
@@ -92,6 +97,9 @@ def register(app: typer.Typer) -> None:
         question: str = typer.Argument(..., help="The question to answer."),
         guard: Optional[str] = typer.Option(None, help="A guard directory saved by Guard.save or nescio eval (…/guard)."),
         model: str = typer.Option("smollm2-135m-instruct", help="Model the guard belongs to."),
+        rag: Optional[str] = typer.Option(None, help=RAG_HELP + " Best with a guard from `nescio eval --rag`."),
+        rag_k: int = typer.Option(4, help=RAG_K_HELP),
+        no_evidence: str = typer.Option("abstain", help=NO_EVIDENCE_HELP),
     ) -> None:
         """Answer one question through a fitted guard, or say "I don't know", and explain why."""
         from rich.console import Console
@@ -99,7 +107,13 @@ def register(app: typer.Typer) -> None:
         from nescio.policy.default import ask_default
 
         console = Console()
-        d = ask_default(question, model, guard, console=Console(stderr=True))
+        settings = rag_settings(rag, rag_k, no_evidence)
+        if settings is None:
+            d = ask_default(question, model, guard, console=Console(stderr=True))
+        else:
+            from nescio.rag.answer import rag_ask_default
+
+            d = rag_ask_default(question, model, guard, settings, console=Console(stderr=True))
         style = "yellow" if d.hedged else ("red" if d.abstained else "green")
         console.print(f"[bold {style}]{d.text}[/]")
         console.print(f"why: {d.reason}")

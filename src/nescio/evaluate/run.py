@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from nescio.policy.answering import grade_outcomes
-from nescio.policy.guard import Guard
+from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level
 from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
 from nescio.types import NescioError, Outcome, Question
@@ -286,8 +286,13 @@ def evaluate(
     progress: bool = True,
     console=None,
     generations_dir: str | Path | None = None,
+    rag=None,
 ) -> dict:
     """Run the whole evaluation; returns the results dict also written to ``out/results.json``.
+
+    ``rag`` (a :class:`nescio.rag.answer.RagSettings`) answers every question from the
+    index's filtered passages (closed-book when none passes) and, unless ``signals`` are
+    given, adds the cheap retrieval-aware signals to the guard's.
 
     ``--compare`` runs a second model on the same questions; its results are stored under
     ``results["compare"][MODEL]`` and drawn side by side in the report. ``generations_dir``
@@ -306,6 +311,15 @@ def evaluate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train, cal, test = question_sets(bench, train_bench, limit, eval_limit)
+    if rag is not None:
+        from nescio.rag.signals import CHEAP_RAG_SIGNALS
+
+        if rag.no_evidence != "closed_book":
+            raise NescioError("eval --rag needs --no-evidence closed_book (every question is answered, the guard decides)")
+        train, cal, test = (rag.attach(qs) for qs in (train, cal, test))
+        if signals is None:
+            guard_params["signals"] = tuple(DEFAULT_SIGNALS) + tuple(CHEAP_RAG_SIGNALS)
+        generations_dir = Path(generations_dir or out / "generations") / f"rag-{rag.key()}"
     runs = []
     for spec in [model] + ([compare] if compare else []):
         if console is not None:

@@ -83,7 +83,7 @@ def verbal_confidence_batch(
 
 def encode_questions(lm: LoadedModel, questions: Sequence[Question]) -> list[Prompt]:
     """Each question's prompt, formatted and tokenised once."""
-    texts = [lm.format_prompt(q.text) for q in questions]
+    texts = [lm.format_prompt(q) for q in questions]  # a Question with retrieval gets its passages
     return encode_prompts(lm, texts, [(q.text, q.entity) for q in questions])
 
 

@@ -60,9 +60,10 @@ class LoadedModel:
     def prompt_template(self) -> str:
         return prompts.prompt_template(self.prompt_format, self.prompt)
 
-    def format_prompt(self, question_text: str) -> str:
-        """The prompt string the model sees for one question."""
-        return prompts.format_question(self.tokenizer, self.prompt_format, question_text, self.prompt)
+    def format_prompt(self, question) -> str:
+        """The prompt string the model sees for one question (text, or a Question: one that
+        carries retrieved passages gets the retrieval prompt)."""
+        return prompts.format_prompt(self.tokenizer, self.prompt_format, question, self.prompt)
 
     def run_info(self, config: GenerationConfig) -> RunInfo:
         """Metadata to save beside generations made by this model with ``config``."""

@@ -73,6 +73,36 @@ def format_question(tokenizer: Any, prompt_format: str, question_text: str, prom
     return fewshot_prefix(prompt) + f"Question: {question_text}\nAnswer:"
 
 
+RAG_SYSTEM_PROMPT = (
+    "Answer the question using only the passages. If the passages do not contain the answer, "
+    "reply \"I don't know\". Answer with only the answer: a few words, no explanation."
+)
+
+
+def passages_block(passages) -> str:
+    """The passages as the prompt shows them: ``Title. text`` paragraphs (numbered markers such as
+    "[1]" leaked into SmolLM2's answers)."""
+    return "\n\n".join(f"{p.title}. {p.text}" if p.title else p.text for p in passages)
+
+
+def format_rag_question(tokenizer: Any, prompt_format: str, question_text: str, passages) -> str:
+    """Prompt with retrieved passages that asks for an answer from them or "I don't know"."""
+    block = passages_block(passages)
+    if prompt_format == "chat":
+        return _chat(tokenizer, f"Passages:\n{block}\n\nQuestion: {question_text}", system=RAG_SYSTEM_PROMPT)
+    return f"{RAG_SYSTEM_PROMPT}\n\nPassages:\n{block}\n\nQuestion: {question_text}\nAnswer:"
+
+
+def format_prompt(tokenizer: Any, prompt_format: str, question: Any, prompt: str = "default") -> str:
+    """The prompt for a question (a string or a :class:`~nescio.types.Question`): with its kept
+    retrieved passages when it carries any, the plain question prompt otherwise."""
+    text = question if isinstance(question, str) else question.text
+    retrieval = None if isinstance(question, str) else question.retrieval
+    if retrieval is not None and retrieval.kept:
+        return format_rag_question(tokenizer, prompt_format, text, retrieval.kept)
+    return format_question(tokenizer, prompt_format, text, prompt)
+
+
 def _judge_prompt(tokenizer: Any, prompt_format: str, question_text: str, answer: str, ask: str, cue: str) -> str:
     """The model is shown its own answer, asked ``ask``, and reads its reply after ``cue``."""
     body = f"Question: {question_text}\nProposed answer: {answer.strip()}\n{ask}"

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from nescio.rag import signals as retrieval
 from nescio.signals import entity, logits, neurons, probes, reflexive, sampling
 from nescio.signals.features import PROBE_SCHEMA_VERSION
 from nescio.signals.spec import FAMILIES, SignalInfo, SignalNeeds
@@ -86,7 +87,7 @@ def _add(info: SignalInfo) -> None:
     SIGNALS[info.name] = info
 
 
-for _module in (logits, reflexive, sampling, probes, entity, neurons):
+for _module in (logits, reflexive, sampling, probes, entity, neurons, retrieval):
     for _info in _module.SIGNALS:
         _add(_info)
 

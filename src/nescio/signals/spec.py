@@ -16,7 +16,7 @@ import numpy as np
 
 from nescio.types import CaptureSpec, Generation, NescioError
 
-FAMILIES = ("logits", "reflexive", "sampling", "probe")
+FAMILIES = ("logits", "reflexive", "sampling", "probe", "retrieval")
 DEFAULT_N_SAMPLES = 10
 """K sampled answers the sampling signals (and the semantic-entropy probe's labels) ask for."""
 
