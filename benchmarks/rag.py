@@ -22,6 +22,7 @@ closed-book generation vs retrieval + filter + generation.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import random
@@ -33,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "rag.json"
-RUNS = ROOT / "runs" / "bench-rag"
+RUNS_DEFAULT = ROOT / "runs" / "bench-rag"
 GROUPS = ("in_corpus", "gap", "unanswerable")
 
 
@@ -61,14 +62,20 @@ def _questions(args):
     from nescio.data import builtin_questions
     from nescio.rag.builtin import corpus_group
 
-    def pick(split: str, n_unans: int) -> list:
+    def pick(split: str, n_unans: int, n_known: int | None = None) -> list:
         qs = builtin_questions(split)
         known = [q for q in qs if corpus_group(q) != "unanswerable"]
+        if n_known is not None:
+            random.Random(f"rag-bench-known:{split}").shuffle(known)
+            known = known[:n_known]
         unans = [q for q in qs if corpus_group(q) == "unanswerable"]
         random.Random(f"rag-bench:{split}").shuffle(unans)
         return known + unans[:n_unans]
 
-    return pick("train", args.unanswerable_fit), pick("calibration", args.unanswerable_fit // 2), pick("test", args.unanswerable)
+    sets = pick("train", args.unanswerable_fit, args.train_known), pick("calibration", args.unanswerable_fit // 2), pick("test", args.unanswerable)
+    if args.limit:
+        sets = tuple(sorted(s, key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())[: args.limit] for s in sets)
+    return sets
 
 
 def main() -> None:
@@ -76,10 +83,14 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--distractors", type=int, default=5)
-    ap.add_argument("--unanswerable", type=int, default=80, help="unanswerable test questions (of 145)")
-    ap.add_argument("--unanswerable-fit", type=int, default=100, help="unanswerable train questions (half for calibration)")
-    ap.add_argument("--latency-n", type=int, default=20)
+    ap.add_argument("--unanswerable", type=int, default=50, help="unanswerable test questions (of 145)")
+    ap.add_argument("--unanswerable-fit", type=int, default=60, help="unanswerable train questions (half for calibration)")
+    ap.add_argument("--train-known", type=int, default=150, help="known-fact train questions (of 314)")
+    ap.add_argument("--latency-n", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--limit", type=int, default=None, help="at most N questions per split (a quick dry run)")
+    ap.add_argument("--runs", default=str(RUNS_DEFAULT), help="where generations are stored")
+    ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args()
 
     from nescio.models import generate, generate_resumable, load_model
@@ -94,6 +105,7 @@ def main() -> None:
     from nescio.types import GenerationConfig
 
     t_start = time.perf_counter()
+    RUNS = Path(args.runs)
     RUNS.mkdir(parents=True, exist_ok=True)
     train, cal, test = _questions(args)
     print(f"questions: train {len(train)}, calibration {len(cal)}, test {len(test)}", flush=True)
@@ -152,11 +164,26 @@ def main() -> None:
     results["guards"] = {k: g.fit_summary_ for k, g in guards.items()}
 
     from nescio.evaluate.metrics import auroc
+    from nescio.signals.registry import compute_signals
+
+    def save():
+        results["targets"] = _targets(results)
+        results["setup"]["wall_s"] = time.perf_counter() - t_start
+        results["latency_batched_wall_s"] = timings
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, indent=1, default=float) + "\n")
+
+    results["setup"] = {"model": args.model, "k": args.k, "distractors_per_question": args.distractors,
+                        "n_test": len(test), "n_train": len(train), "n_calibration": len(cal),
+                        "test_groups": {g: int((groups == g).sum()) for g in GROUPS},
+                        "generated_for_guard": {"train": len(fit_t), "calibration": len(fit_c)},
+                        "corpus_passages": len(clean), "corpus_passages_with_distractors": len(noisy),
+                        "filter": {"threshold": filt.threshold_, "calibration": filt.calibration_},
+                        "guard_signals": signals, "platform": platform.platform(),
+                        "complete": False, "command": "OMP_NUM_THREADS=1 nice -n 5 python benchmarks/rag.py"}
+    save()
 
     for corpus, index in (("clean", clean), ("distractors", noisy)):
-        naive_q = attach_retrieval(index, test, k=args.k, relevance_filter=None)
-        nv = run(f"naive_rag_{corpus}", naive_q, plain)
-        record(f"naive_rag/{corpus}", dict(zip(ids, adapters.grade_outcomes(nv))), {i: True for i in ids})
         ng, skipped = nescio(f"nescio_rag_{corpus}", index, test, captured)
         outs = dict(zip([g.question.id for g in ng], adapters.grade_outcomes(ng)))
         record(f"nescio_rag/{corpus}", outs, {i: True for i in outs})
@@ -168,12 +195,11 @@ def main() -> None:
         # how well each retrieval signal separates hallucinated from correct nescio RAG answers
         o = np.array([outs[g.question.id] for g in ng], dtype=object)
         m = o != "abstained"
-        from nescio.signals.registry import compute_signals
-
         table = compute_signals(ng, list(RAG_SIGNALS))
-        results.setdefault("signal_auroc", {})[corpus] = {
+        results.setdefault("signal_auroc_nescio_rag", {})[corpus] = {
             n: (float(auroc(np.asarray(table.values[n])[m], (o[m] == "hallucinated"))) if m.sum() > 1 else None)
             for n in RAG_SIGNALS}
+        save()
 
     # latency: batch size 1, closed-book generation vs retrieval + filter + generation
     one = GenerationConfig(max_new_tokens=24, batch_size=1)
@@ -195,39 +221,42 @@ def main() -> None:
     rag_s = (time.perf_counter() - t) / len(sample)
     results["latency"] = {"n": len(sample), "closed_book_s_per_question": closed_s, "nescio_rag_s_per_question": rag_s,
                           "retrieval_and_filter_s_per_question": retrieval_s / len(sample),
-                          "overhead": rag_s / closed_s - 1,
-                          "batched_wall_s": timings}
+                          "overhead": rag_s / closed_s - 1}
+    save()
 
-    c = results["conditions"]
-    cb_ic = c["closed_book/clean"]["in_corpus"]
-    results["targets"] = {
-        "in_corpus_hallucination_rate_le_half_closed_book": {
-            "closed_book": cb_ic["hallucination_rate_among_answered"],
-            **{k: c[f"{k}/clean"]["in_corpus"]["hallucination_rate_among_answered"]
-               for k in ("nescio_rag", "nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2")}},
-        "in_corpus_correct_ge_2x_closed_book": {
-            "closed_book": cb_ic["correct"],
-            **{k: c[f"{k}/clean"]["in_corpus"]["correct"]
-               for k in ("naive_rag", "nescio_rag", "nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2")}},
-        "not_in_corpus_abstained_ge_0.9_rag_guard": {
-            k: c[f"{k}/clean"]["not_in_corpus"]["abstained"]
-            for k in ("nescio_rag", "nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2")},
-        "distractor_rise_le_5_points": {
-            k: {"clean": c[f"{k}/clean"]["all"]["hallucination_rate_among_answered"],
-                "distractors": c[f"{k}/distractors"]["all"]["hallucination_rate_among_answered"]}
-            for k in ("naive_rag", "nescio_rag", "nescio_rag_guard_alpha0.1")},
-        "latency_overhead_le_0.2": results["latency"]["overhead"],
-    }
-    results["setup"] = {"model": args.model, "k": args.k, "distractors_per_question": args.distractors,
-                        "n_test": len(test), "n_train": len(train), "n_calibration": len(cal),
-                        "test_groups": {g: int((groups == g).sum()) for g in GROUPS},
-                        "corpus_passages": len(clean), "corpus_passages_with_distractors": len(noisy),
-                        "filter": {"threshold": filt.threshold_, "calibration": filt.calibration_},
-                        "guard_signals": signals, "platform": platform.platform(),
-                        "wall_s": time.perf_counter() - t_start,
-                        "command": "OMP_NUM_THREADS=1 nice -n 5 python benchmarks/rag.py"}
-    RESULTS.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    for corpus, index in (("clean", clean), ("distractors", noisy)):
+        nv = run(f"naive_rag_{corpus}", attach_retrieval(index, test, k=args.k, relevance_filter=None), plain)
+        record(f"naive_rag/{corpus}", dict(zip(ids, adapters.grade_outcomes(nv))), {i: True for i in ids})
+        save()
+    results["setup"]["complete"] = True
+    save()
     print(json.dumps(results["targets"], indent=1, default=float))
+
+
+def _targets(results: dict) -> dict:
+    """The issue's targets from whatever conditions have run so far (None = not run yet)."""
+    c = results["conditions"]
+
+    def get(cond, group, key):
+        return c.get(cond, {}).get(group, {}).get(key)
+
+    guards = ("nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2")
+    return {
+        "in_corpus_hallucination_rate_among_answered_le_half_closed_book": {
+            k: get(f"{k}/clean", "in_corpus", "hallucination_rate_among_answered")
+            for k in ("closed_book", "naive_rag", "nescio_rag", *guards)},
+        "in_corpus_correct_ge_2x_closed_book": {
+            k: get(f"{k}/clean", "in_corpus", "correct") for k in ("closed_book", "naive_rag", "nescio_rag", *guards)},
+        "not_in_corpus_abstained_ge_0.9_rag_guard": {
+            k: get(f"{k}/clean", "not_in_corpus", "abstained") for k in ("naive_rag", "nescio_rag", *guards)},
+        "distractors_raise_hallucination_rate_among_answered_le_5_points": {
+            k: {corpus: get(f"{k}/{corpus}", "all", "hallucination_rate_among_answered")
+                for corpus in ("clean", "distractors")} for k in ("naive_rag", "nescio_rag", *guards)},
+        "distractors_raise_hallucinated_share_le_5_points": {
+            k: {corpus: get(f"{k}/{corpus}", "all", "hallucinated") for corpus in ("clean", "distractors")}
+            for k in ("naive_rag", "nescio_rag", *guards)},
+        "latency_overhead_le_0.2": results.get("latency", {}).get("overhead"),
+    }
 
 
 if __name__ == "__main__":
