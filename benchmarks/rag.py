@@ -91,7 +91,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="at most N questions per split (a quick dry run)")
     ap.add_argument("--runs", default=str(RUNS_DEFAULT), help="where generations are stored")
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--table", action="store_true", help="print the markdown tables of --out and exit")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.loads(Path(args.out).read_text())))
+        return
 
     from nescio.models import generate, generate_resumable, load_model
     from nescio.policy import adapters
@@ -195,9 +199,9 @@ def main() -> None:
         # how well each retrieval signal separates hallucinated from correct nescio RAG answers
         o = np.array([outs[g.question.id] for g in ng], dtype=object)
         m = o != "abstained"
-        table = compute_signals(ng, list(RAG_SIGNALS))
+        sig = compute_signals(ng, list(RAG_SIGNALS))
         results.setdefault("signal_auroc_nescio_rag", {})[corpus] = {
-            n: (float(auroc(np.asarray(table.values[n])[m], (o[m] == "hallucinated"))) if m.sum() > 1 else None)
+            n: (float(auroc(np.asarray(sig.values[n])[m], (o[m] == "hallucinated"))) if m.sum() > 1 else None)
             for n in RAG_SIGNALS}
         save()
 
@@ -231,6 +235,32 @@ def main() -> None:
     results["setup"]["complete"] = True
     save()
     print(json.dumps(results["targets"], indent=1, default=float))
+
+
+def table(results: dict) -> str:
+    """Markdown tables of the results (what docs/rag.md quotes): ``python benchmarks/rag.py --table``."""
+    c = results["conditions"]
+
+    def pct(x):
+        return "–" if x is None else f"{100 * x:.1f}%"
+
+    names = ("closed_book", "naive_rag", "nescio_rag", "nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2",
+             "nescio_rag_guard_alpha0.2_no_rag_signals")
+    lines = []
+    for corpus in ("clean", "distractors"):
+        lines += [f"**{corpus} corpus**", "",
+                  "| condition | in corpus: correct | in corpus: halluc. among answered | not in corpus: abstained "
+                  "| all: halluc. among answered | all: hallucinated |", "|---|---|---|---|---|---|"]
+        for n in names:
+            r = c.get(f"{n}/{corpus}")
+            if r is None:
+                lines.append(f"| {n} | not run | | | | |")
+                continue
+            lines.append(f"| {n} | {pct(r['in_corpus']['correct'])} | {pct(r['in_corpus']['hallucination_rate_among_answered'])} "
+                         f"| {pct(r['not_in_corpus']['abstained'])} | {pct(r['all']['hallucination_rate_among_answered'])} "
+                         f"| {pct(r['all']['hallucinated'])} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _targets(results: dict) -> dict:
