@@ -98,15 +98,17 @@ def main() -> None:
         return
 
     from nescio.models import generate, generate_resumable, load_model
-    from nescio.policy import adapters
+    from nescio.policy.answering import grade_outcomes
     from nescio.policy.guard import DEFAULT_SIGNALS, Guard
-    from nescio.policy.scoring import ABSTAIN
     from nescio.rag.builtin import builtin_corpus, corpus_group, extra_distractors
     from nescio.rag.filter import RelevanceFilter, fit_builtin_filter
     from nescio.rag.index import Index
     from nescio.rag.retrieve import attach_retrieval, split_no_evidence
     from nescio.rag.signals import RAG_SIGNALS, score_context_reliance
-    from nescio.types import GenerationConfig
+    from nescio.types import Action, GenerationConfig
+
+    def outcomes_of(gens):
+        return np.array([o.value for o in grade_outcomes(gens)], dtype=object)
 
     t_start = time.perf_counter()
     RUNS = Path(args.runs)
@@ -123,7 +125,7 @@ def main() -> None:
     lm = load_model(args.model)
     plain = GenerationConfig(max_new_tokens=24, batch_size=args.batch_size)
     signals = list(DEFAULT_SIGNALS) + list(RAG_SIGNALS)
-    guard_proto = Guard(signals=signals, precheck=False)
+    guard_proto = Guard(signals=signals, use_precheck=False)
     captured = replace(guard_proto.generation_config(model=lm), batch_size=args.batch_size)
     timings = {}
 
@@ -152,20 +154,20 @@ def main() -> None:
 
     # closed book (the same for both corpora)
     cb = run("closed_book", test, plain)
-    cb_out = dict(zip(ids, adapters.grade_outcomes(cb)))
+    cb_out = dict(zip(ids, outcomes_of(cb)))
     for corpus in ("clean", "distractors"):
         record(f"closed_book/{corpus}", cb_out, {i: True for i in ids})
 
     # the guard: fitted on nescio RAG answers to the train + calibration questions (clean corpus)
     fit_t, _ = nescio("fit_train", clean, train, captured)
     fit_c, _ = nescio("fit_calibration", clean, cal, captured)
-    ot, oc = adapters.grade_outcomes(fit_t), adapters.grade_outcomes(fit_c)
+    ot, oc = grade_outcomes(fit_t), grade_outcomes(fit_c)
     guards = {}
     for alpha in (0.1, 0.2):
-        guards[f"alpha{alpha}"] = Guard(alpha=alpha, signals=signals, precheck=False).fit_generations(lm, fit_t, ot, fit_c, oc)
-        guards[f"alpha{alpha}_no_rag_signals"] = Guard(alpha=alpha, signals=list(DEFAULT_SIGNALS), precheck=False).fit_generations(
-            lm, fit_t, ot, fit_c, oc)
-    results["guards"] = {k: g.fit_summary_ for k, g in guards.items()}
+        for suffix, names in (("", signals), ("_no_rag_signals", list(DEFAULT_SIGNALS))):
+            guards[f"alpha{alpha}{suffix}"] = Guard(alpha=alpha, signals=names, use_precheck=False).fit(
+                fit_t, ot, fit_c, oc, model_id=lm.model_id, model_spec=lm.spec)
+    results["guards"] = {k: g.fit_summary_.to_json() for k, g in guards.items()}
 
     from nescio.evaluate.metrics import auroc
     from nescio.signals.registry import compute_signals
@@ -189,12 +191,12 @@ def main() -> None:
 
     for corpus, index in (("clean", clean), ("distractors", noisy)):
         ng, skipped = nescio(f"nescio_rag_{corpus}", index, test, captured)
-        outs = dict(zip([g.question.id for g in ng], adapters.grade_outcomes(ng)))
+        outs = dict(zip([g.question.id for g in ng], outcomes_of(ng)))
         record(f"nescio_rag/{corpus}", outs, {i: True for i in outs})
         results["conditions"][f"nescio_rag/{corpus}"]["abstained_without_generating"] = len(skipped)
         for gname, guard in guards.items():
-            d = guard.decide_generations(ng)
-            answered = {g.question.id: a != ABSTAIN for g, a in zip(ng, d["action"])}
+            d = guard.decide(ng)
+            answered = {g.question.id: a != Action.ABSTAIN for g, a in zip(ng, d.actions)}
             record(f"nescio_rag_guard_{gname}/{corpus}", outs, answered)
         # how well each retrieval signal separates hallucinated from correct nescio RAG answers
         o = np.array([outs[g.question.id] for g in ng], dtype=object)
@@ -230,7 +232,7 @@ def main() -> None:
 
     for corpus, index in (("clean", clean), ("distractors", noisy)):
         nv = run(f"naive_rag_{corpus}", attach_retrieval(index, test, k=args.k, relevance_filter=None), plain)
-        record(f"naive_rag/{corpus}", dict(zip(ids, adapters.grade_outcomes(nv))), {i: True for i in ids})
+        record(f"naive_rag/{corpus}", dict(zip(ids, outcomes_of(nv))), {i: True for i in ids})
         save()
     results["setup"]["complete"] = True
     save()

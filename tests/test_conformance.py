@@ -84,7 +84,22 @@ def computed_cases():
     safe = [_gen(i, risky=False, samples=["Paris"] * 5) for i in range(4)]
     risky = [_gen(10 + i, risky=True, text="Paris", samples=CITIES) for i in range(4)]
     missing = _gen(99, risky=True, empty=True, samples=None, reflexive=False)
+    # retrieval-aware signals: the safe answers come with a kept passage that holds them and
+    # that the answer relies on; the risky ones with weak passages, none kept
+    safe = [_with_retrieval(g, (("The capital of that country is Paris.", 0.95, True), ("Rain is wet.", 0.05, False)), -9.0)
+            for g in safe]
+    risky = [_with_retrieval(g, (("Lima is a city.", 0.3, False), ("Rain is wet.", 0.25, False)), -0.1) for g in risky]
     return safe, risky, missing
+
+
+def _with_retrieval(g: Generation, passages, without: float) -> Generation:
+    from dataclasses import replace
+
+    from nescio.types import Retrieval, RetrievedPassage
+
+    r = Retrieval(tuple(RetrievedPassage(f"p{i}", t, "", 0.0, rel, kept) for i, (t, rel, kept) in enumerate(passages)),
+                  answer_logprob_without_passages=without)
+    return replace(g, question=replace(g.question, retrieval=r))
 
 
 @pytest.mark.parametrize("name", COMPUTED)

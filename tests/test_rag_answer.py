@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from nescio.rag.answer import NO_EVIDENCE_REASON, RagSettings, rag_ask
+from nescio.rag.answer import NO_EVIDENCE_REASON, RagSettings, rag_answer
 from nescio.rag.filter import RelevanceFilter
 from nescio.rag.index import Index
+from nescio.types import Outcome
 from test_rag import CORPUS, HashEmbedder
 
 CHEAP = ("sequence_nll", "mean_token_nll", "rag_top_relevance", "rag_passages_kept", "rag_support_lexical")
@@ -32,13 +33,13 @@ def rag_env(tmp_path, monkeypatch):
 
 def test_eval_with_rag_answers_from_passages_and_fits_the_guard_on_retrieval_signals(tiny, tmp_path, rag_env,
                                                                                       monkeypatch):
+    import nescio.evaluate.run as run_mod
     from nescio.evaluate import evaluate
     from nescio.models.io import load_generations
-    from nescio.policy import adapters
 
     rng = np.random.default_rng(0)
-    monkeypatch.setattr(adapters, "grade_outcomes", lambda gens: np.array(
-        ["correct" if rng.uniform() < 0.5 else "hallucinated" for g in gens], dtype=object))
+    monkeypatch.setattr(run_mod, "grade_outcomes", lambda gens: [
+        Outcome.CORRECT if rng.uniform() < 0.5 else Outcome.HALLUCINATED for g in gens])
     bench = tmp_path / "bench.jsonl"
     topics = ["capital of France", "capital of Germany", "currency of Japan", "author of Hamlet", "boiling water"]
     with bench.open("w") as fh:
@@ -67,13 +68,13 @@ def test_ask_with_rag_abstains_without_generating_when_nothing_passes(tiny, rag_
     settings = RagSettings(str(idx), no_evidence="abstain")
     # a guard fitted on a few tiny-model RAG generations with synthetic outcomes
     qs = settings.attach([Question(f"f{i}", f"What is the capital of France? ({i})", ("Paris",)) for i in range(24)])
-    guard = Guard(alpha=0.4, delta=0.3, signals=CHEAP, precheck=False, hedge_alpha=None, max_new_tokens=3)
+    guard = Guard(alpha=0.4, delta=0.3, signals=CHEAP, use_precheck=False, hedge_alpha=None, max_new_tokens=3)
     gens = models.generate(tiny, qs, guard.generation_config(), progress=False)
-    outcomes = np.array(["correct", "hallucinated"] * 12, dtype=object)
-    guard.fit_generations(tiny, gens[:12], outcomes[:12], gens[12:], outcomes[12:])
-    decisions = rag_ask(guard, settings, ["What is the capital of France?"])
+    outcomes = [Outcome.CORRECT, Outcome.HALLUCINATED] * 12
+    guard.fit(gens[:12], outcomes[:12], gens[12:], outcomes[12:], model_id=tiny.model_id)
+    decisions = rag_answer(tiny, guard, settings, ["What is the capital of France?"])
     assert decisions[0].reason != NO_EVIDENCE_REASON and "rag_passages_kept" in decisions[0].signals
     f.threshold_ = 1.01  # nothing passes now
     monkeypatch.setattr(models, "generate", lambda *a, **k: pytest.fail("the model ran"))
-    d = rag_ask(guard, settings, ["What is the capital of France?"])[0]
+    d = rag_answer(tiny, guard, settings, ["What is the capital of France?"])[0]
     assert d.abstained and d.reason == NO_EVIDENCE_REASON and d.answer is None
