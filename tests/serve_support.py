@@ -40,8 +40,8 @@ def build_model_and_guard(root: Path):
     lm = load_model(str(model_dir))
     assert lm.prompt_format == "chat"
     qs = questions()
-    guard = Guard(alpha=0.35, delta=0.3, signals=CHEAP + ("probe_last_prompt",), use_precheck=True, precheck_alpha=0.3,
-                  hedge_alpha=0.6, max_new_tokens=8)
+    guard = Guard(alpha=0.35, delta=0.3, signals=CHEAP + ("probe_last_prompt",), use_precheck=True,
+                  precheck_alpha=0.3, hedge_alpha=0.6, max_new_tokens=8)
     gens = generate(lm, qs, guard.generation_config(model=lm), progress=False)
     nll = np.array([-np.mean(g.token_logprobs) if g.token_logprobs else 0.0 for g in gens])
     rng = np.random.default_rng(0)
@@ -114,7 +114,7 @@ class Server:
         self._log = open(log_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 600.0) -> None:  # generous: a busy shared machine imports torch slowly
         import httpx
 
         deadline = time.monotonic() + timeout

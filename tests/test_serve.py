@@ -55,14 +55,18 @@ def test_start_up_says_guarded_and_lists_the_model(server, client, built):
     models = client.models.list().data
     assert [m.id for m in models] == [NAME]
     info = models[0].model_extra["nescio"]
-    assert info["guard"] is True and info["certified_levels"] == sorted(built[1].certified_levels())
+    from nescio.serve.guarding import GuardView
+
+    levels = GuardView(built[1]).levels  # the α with a finite certified threshold
+    assert levels == tuple(sorted(a for a, t in built[1].certified_levels().items() if t < float("inf")))
+    assert info["guard"] is True and info["certified_levels"] == list(levels) and built[1].alpha in levels
     assert client.models.retrieve(NAME).id == NAME
 
 
 def test_decisions_match_the_guard_in_process(client, built):
-    lm, guard, _, _ = built
     from nescio.policy import ask
 
+    lm, guard, _, _ = built
     questions = ANSWERABLE + UNKNOWN
     expected = [ask(lm, guard, q) for q in questions]  # one at a time, as the server receives them
     assert any(d.abstained and d.p_correct is None for d in expected)  # the pre-check fired on something
@@ -297,6 +301,47 @@ def test_raw_server_without_guard(built):
         srv.stop()
 
 
+def test_base_model_uses_its_few_shot_prompt():
+    from nescio.models import tiny_model
+    from nescio.models.prompts import fewshot_prefix
+    from nescio.serve import ServeConfig, create_app
+
+    lm = tiny_model("llama", seed=2, prompt_format="fewshot")
+    srv = ThreadServer(create_app(lm, None, ServeConfig(served_model_name=NAME)))
+    try:
+        c = openai.OpenAI(base_url=srv.base + "/v1", api_key="none", max_retries=0)
+        prompt = fewshot_prefix() + "Question: What is item 2 of list 3?\nAnswer:"
+        r = c.completions.create(model=NAME, prompt=prompt, max_tokens=12)
+        assert _ext(r.choices[0])["calibrated_prompt"] is True
+        assert "\n" not in r.choices[0].text  # a few-shot answer ends at the newline
+        chat = _chat(c, "What is item 2 of list 3?", max_tokens=12)
+        assert chat.choices[0].message.content == r.choices[0].text.strip()  # the same few-shot prompt
+        assert chat.usage.prompt_tokens == r.usage.prompt_tokens
+        with pytest.raises(openai.BadRequestError, match="base model"):
+            c.chat.completions.create(model=NAME, messages=[{"role": "user", "content": "a"},
+                                                            {"role": "assistant", "content": "b"},
+                                                            {"role": "user", "content": "c"}])
+        free = c.completions.create(model=NAME, prompt="Once upon a time", max_tokens=4)
+        assert _ext(free.choices[0])["calibrated_prompt"] is False
+    finally:
+        srv.stop()
+
+
+def test_precheck_in_the_generation_pass(built):
+    from nescio.serve import ServeConfig, create_app
+
+    srv = ThreadServer(create_app(built[0], built[1], ServeConfig(served_model_name=NAME, precheck_first=False)))
+    try:
+        c = openai.OpenAI(base_url=srv.base + "/v1", api_key="none", max_retries=0)
+        r = _chat(c, UNKNOWN[0])
+        ext = _ext(r.choices[0])
+        assert r.choices[0].message.content == "I don't know." and ext["precheck_fired"]
+        assert ext["raw_answer"] and r.usage.completion_tokens > 0  # generated, then withheld
+        assert c.models.list().data[0].model_extra["nescio"]["precheck_first"] is False
+    finally:
+        srv.stop()
+
+
 def _slow_runner(seconds, gate=None):
     import time
 
@@ -314,6 +359,7 @@ def _slow_runner(seconds, gate=None):
 
 
 def test_timeout_504_and_disconnect_frees_the_slot(built, monkeypatch):
+    import socket
     import threading
     import time
 
@@ -321,43 +367,44 @@ def test_timeout_504_and_disconnect_frees_the_slot(built, monkeypatch):
 
     gate = threading.Event()
     monkeypatch.setattr(backend, "run_batch", _slow_runner(0.0, gate))
-    app = create_app(built[0], built[1], ServeConfig(served_model_name=NAME, max_queue=1, max_batch=1, timeout_s=1.5))
+    app = create_app(built[0], built[1], ServeConfig(served_model_name=NAME, max_queue=1, max_batch=1, timeout_s=8.0))
     srv = ThreadServer(app)
     body = {"model": NAME, "messages": [{"role": "user", "content": ANSWERABLE[0]}], "max_tokens": 2}
+    engine = app.state.engine
     try:
         results = {}
 
-        def send(name, timeout=30.0):
-            try:
-                results[name] = httpx.post(srv.base + "/v1/chat/completions", json=body, timeout=timeout)
-            except httpx.HTTPError as exc:
-                results[name] = exc
+        def send(name):
+            results[name] = httpx.post(srv.base + "/v1/chat/completions", json=body, timeout=60)
+
+        def wait_for(cond, what, limit=30.0):
+            end = time.monotonic() + limit
+            while not cond():
+                assert time.monotonic() < end, what
+                time.sleep(0.01)
 
         a = threading.Thread(target=send, args=("running",))  # taken by the worker, blocked on the gate
         a.start()
-        while app.state.engine.running == 0:
-            time.sleep(0.01)
-        b = threading.Thread(target=send, args=("gone", 0.5))  # waits in the queue, then its client leaves
-        b.start()
-        while app.state.engine.depth == 0:
-            time.sleep(0.01)
-        full = httpx.post(srv.base + "/v1/chat/completions", json=body, timeout=10)
+        wait_for(lambda: engine.running == 1, "the first request never reached the worker")
+        # a raw-socket client that waits in the queue and then hangs up
+        raw = json.dumps(body).encode()
+        gone = socket.create_connection(("127.0.0.1", srv.port))
+        gone.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(raw) + raw)
+        wait_for(lambda: engine.depth == 1, "the second request was never queued")
+        full = httpx.post(srv.base + "/v1/chat/completions", json=body, timeout=30)
         assert full.status_code == 429 and int(full.headers["retry-after"]) >= 1
         assert full.json()["error"]["code"] == "queue_full"
-        b.join()
-        assert isinstance(results["gone"], httpx.TimeoutException)
-        deadline = time.monotonic() + 5
-        while app.state.engine.depth and time.monotonic() < deadline:  # disconnect noticed → slot freed
-            time.sleep(0.05)
-        assert app.state.engine.depth == 0
-        c = threading.Thread(target=send, args=("queued",))
+        gone.close()
+        wait_for(lambda: engine.depth == 0, "a disconnected client kept its queue slot", limit=5.0)
+        c = threading.Thread(target=send, args=("queued",))  # takes the freed slot
         c.start()
         a.join()  # still blocked → the first request runs into its timeout
         c.join()
         assert results["running"].status_code == 504 and results["running"].json()["error"]["code"] == "timeout"
         assert results["queued"].status_code == 504
         gate.set()
-        ok = httpx.post(srv.base + "/v1/chat/completions", json=body, timeout=30)
+        ok = httpx.post(srv.base + "/v1/chat/completions", json=body, timeout=60)
         assert ok.status_code == 200  # still serving
         assert app.state.stats["abandoned"] == 1
     finally:

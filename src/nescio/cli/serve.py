@@ -24,7 +24,12 @@ def register(app: typer.Typer) -> None:
         max_tokens_cap: int = typer.Option(512, help="Largest max_tokens a request may ask for."),
         max_body: int = typer.Option(1_000_000, help="Largest request body in bytes (then 413)."),
         served_model_name: Optional[str] = typer.Option(None, help="Model name clients send (default: --model)."),
-        threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice / OMP_NUM_THREADS)."),
+        precheck_first: bool = typer.Option(True, "--precheck-first/--precheck-in-pass",
+                                            help="Run the guard's knowability pre-check on a prefill-only pass and "
+                                                 "answer blocked questions without generating (default), or read "
+                                                 "it from the one generation pass (no extra prefill)."),
+        threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: OMP_NUM_THREADS, else the "
+                                                         "cores the load average leaves free)."),
     ) -> None:
         """Serve MODEL behind OpenAI's API; each answer carries the guard's decision (answer, hedge or
         "I don't know"), P(correct) and the certified hallucination rate."""
@@ -33,5 +38,5 @@ def register(app: typer.Typer) -> None:
         config = ServeConfig(host=host, port=port, api_key=api_key or os.environ.get("NESCIO_API_KEY") or None,
                              max_batch=max_batch, max_queue=max_queue, timeout_s=timeout,
                              max_tokens_cap=max_tokens_cap, max_body_bytes=max_body,
-                             served_model_name=served_model_name)
+                             served_model_name=served_model_name, precheck_first=precheck_first)
         serve(model, guard, config, threads=threads)

@@ -54,6 +54,7 @@ class ServeConfig:
     max_tokens_cap: int = 512
     max_prompt_chars: int = 16_000
     served_model_name: str | None = None
+    precheck_first: bool = True  # pre-check on a prefill-only pass; blocked requests are never generated for
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_queue", "max_body_bytes", "max_tokens_cap", "max_prompt_chars"):
@@ -93,7 +94,7 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
     from nescio.serve.metrics import Metrics
 
     config = config or ServeConfig()
-    view = GuardView(guard) if guard is not None else None
+    view = GuardView(guard, precheck_first=config.precheck_first) if guard is not None else None
     if view is not None and str(getattr(guard, "model_id_", lm.model_id)) != str(lm.model_id):
         raise NescioError(f"the guard was fitted for model {guard.model_id_}, not {lm.model_id}; fit a guard for this model")
     model_name = config.served_model_name or lm.spec
@@ -316,7 +317,7 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
                 "nescio": {"model_id": str(lm.model_id), "prompt_format": lm.prompt_format, "guard": view is not None}}
         if view is not None:
             card["nescio"].update(alpha=view.default_alpha, delta=view.delta, certified_levels=list(view.levels),
-                                  precheck=view.has_precheck)
+                                  precheck=view.has_precheck, precheck_first=view.precheck_first)
         return card
 
     @app.post("/v1/chat/completions")

@@ -67,18 +67,13 @@ class Result:
 
 
 def generate_prompts(lm: Any, questions: list[Question], prompts: list[str], config: GenerationConfig) -> list[Generation]:
-    """Batched generation for ready-made prompt texts (chat template already applied)."""
-    import torch
+    """One batched generation for ready-made prompt texts (chat template already applied)."""
+    from dataclasses import replace
 
-    from nescio.models.generation import _generate_batch
+    from nescio.models import encode_prompts, generate
 
-    was_training = lm.model.training
-    lm.model.eval()
-    try:
-        with torch.inference_mode():
-            return _generate_batch(lm, questions, prompts, config)
-    finally:
-        lm.model.train(was_training)
+    encoded = encode_prompts(lm, prompts, [(q.text, q.entity) for q in questions])
+    return generate(lm, questions, replace(config, batch_size=max(len(prompts), 1)), progress=False, prompts=encoded)
 
 
 def _questions(works: Sequence[Work]) -> list[Question]:
@@ -95,7 +90,8 @@ def run_batch(lm: Any, guard: GuardView | None, works: Sequence[Work]) -> list[R
     works = list(works)
     results: list[Result | None] = [None] * len(works)
     # 1. pre-check on the prompt alone
-    pre_idx = [i for i, w in enumerate(works) if w.guarded and guard is not None and guard.has_precheck]
+    first = guard is not None and guard.precheck_first and guard.has_precheck
+    pre_idx = [i for i, w in enumerate(works) if w.guarded and first]
     if pre_idx:
         config = GenerationConfig(max_new_tokens=1, capture=guard.precheck_capture())
         prefills = generate_prompts(lm, _questions([works[i] for i in pre_idx]),
@@ -132,11 +128,11 @@ def run_batch(lm: Any, guard: GuardView | None, works: Sequence[Work]) -> list[R
 
 
 def _precheck_result(work: Work, guard: GuardView, prompt_tokens: int) -> Result:
+    from nescio.policy.answering import PRECHECK_REASON
     from nescio.policy.scoring import ABSTAIN_TEXT
 
     verdict = Verdict(action="abstain", text=ABSTAIN_TEXT, p_correct=None, precheck_fired=True, model_abstained=False,
-                      reason="pre-check: the question looks unknowable to the model (last-prompt probe); "
-                             "abstained before generating")
+                      reason=PRECHECK_REASON)
     choice = Choice(text=ABSTAIN_TEXT, raw_answer=None, finish_reason="stop", tokens=())
     return Result(choices=(choice,) * work.sampling.n, prompt_tokens=prompt_tokens, verdict=verdict,
                   alpha=work.alpha, certified=guard.certified(work.alpha) and work.calibrated_prompt,

@@ -33,24 +33,34 @@ def _level_key(x: float) -> float:
 
 
 class GuardView:
-    """Wraps a fitted guard for serving. ``guard`` is a :class:`~nescio.policy.guard.Guard`."""
+    """Wraps a fitted guard for serving. ``guard`` is a :class:`~nescio.policy.guard.Guard`.
 
-    def __init__(self, guard: Any):
+    ``precheck_first``: run the knowability pre-check on a prefill-only pass so blocked
+    requests are never generated for (the others pay that extra prefill); else the pre-check
+    reads the one generation pass.
+    """
+
+    def __init__(self, guard: Any, *, precheck_first: bool = True):
         guard._check_fitted()
         self.guard = guard
+        self.precheck_first = precheck_first
         self.default_alpha = float(guard.alpha)
         self.delta = float(guard.delta)
         self.config = guard.generation_config_
+        # α → answer threshold precomputed at fit time; inf: nothing could be certified at α
         self.thresholds = {_level_key(a): float(t) for a, t in guard.certified_levels().items()}
-        self.levels = tuple(sorted(self.thresholds))  # every α a request may ask for (precomputed at fit time)
+        self.levels = tuple(sorted(a for a, t in self.thresholds.items() if np.isfinite(t)))
 
     # ------------------------------------------------------------------ levels
     def check_alpha(self, alpha: float | None) -> float:
-        """The α a request asks for (default: the guard's), refused unless precomputed at fit time."""
+        """The α a request asks for: the guard's own by default, else one it certified at fit time."""
         if alpha is None:
             return self.default_alpha
-        if _level_key(alpha) in self.thresholds:
+        if _level_key(alpha) in self.levels:
             return float(alpha)
+        if not self.levels:
+            raise RequestError(f"alpha {alpha} is not certified: this guard certified no risk level at fit time "
+                               f"(δ = {self.delta}); leave nescio.alpha out", "nescio.alpha")
         accepted = ", ".join(f"{a:g}" for a in self.levels)
         raise RequestError(f"alpha {alpha} is not among the levels this guard certified at fit time "
                            f"(δ = {self.delta}); accepted: {accepted}", "nescio.alpha")
@@ -66,7 +76,7 @@ class GuardView:
         return pre is not None and bool(np.isfinite(pre.threshold_))
 
     def precheck_capture(self) -> tuple:
-        return self.guard.precheck_config_.capture
+        return tuple(self.guard.precheck_config_.capture)
 
     def precheck_fired(self, prefills: Sequence[Generation]) -> list[bool]:
         """Pre-check verdicts from generations that read the prompt only (one token)."""
@@ -76,7 +86,7 @@ class GuardView:
 
     # ------------------------------------------------------------------ decisions
     def decide(self, generations: Sequence[Generation], alpha: float) -> list[Verdict]:
-        """Decisions at risk level ``alpha`` (one of :attr:`levels`, or the guard's own)."""
+        """Decisions at risk level ``alpha`` (the guard's own, or one of :attr:`levels`)."""
         gens = list(generations)
         if not gens:
             return []

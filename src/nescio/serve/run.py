@@ -16,19 +16,19 @@ from nescio.types import NescioError
 log = logging.getLogger("nescio.serve")
 
 
-def load_for_serving(model: str, guard_dir: str | Path | None):
+def load_for_serving(model: str, guard_dir: str | Path | None, *, threads: int | None = None):
     """The LoadedModel and its fitted guard (None without ``guard_dir``); a guard fitted for
-    another model is refused."""
+    another model is refused. ``threads``: torch CPU threads (default: nescio's choice)."""
     from nescio.models import load_model
     from nescio.policy.guard import Guard
 
-    lm = load_model(model)
+    lm = load_model(model, threads=threads)
     guard = None
     if guard_dir is not None:
         if not (Path(guard_dir) / "guard.json").is_file():
             raise NescioError(f"no guard in {str(guard_dir)!r} (guard.json missing); give a directory written by "
                               "Guard.save or nescio eval (…/guard)")
-        guard = Guard.load(guard_dir, model_id=lm.model_id)
+        guard = Guard.load(guard_dir, model_id=str(lm.model_id))
     return lm, guard
 
 
@@ -40,11 +40,7 @@ def serve(model: str, guard_dir: str | Path | None = None, config: ServeConfig |
     config = config or ServeConfig()
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(levelname)s:     %(message)s")
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    lm, guard = load_for_serving(model, guard_dir)
+    lm, guard = load_for_serving(model, guard_dir, threads=threads)
     app = create_app(lm, guard, config)
     name = config.served_model_name or lm.spec
     if guard is None:
