@@ -28,14 +28,14 @@ def synthetic_pool(n: int, seed: int = 0) -> tuple[list[Generation], list[Outcom
 
 
 def test_guard_realised_risk_exceeds_alpha_in_about_delta_of_100_splits():
-    gens, outcomes = synthetic_pool(3500)
-    train, rest = slice(0, 500), np.arange(500, 3500)
+    gens, outcomes = synthetic_pool(2400)
+    train, rest = slice(0, 400), np.arange(400, 2400)
     rng = np.random.default_rng(1)
     violations, coverage = 0, []
     for _ in range(100):
         idx = rng.permutation(rest)
         cal, test = idx[:600], idx[600:]
-        guard = Guard(alpha=ALPHA, delta=DELTA, signals=("mean_token_nll", "max_token_nll", "one_minus_first_token_margin"),
+        guard = Guard(alpha=ALPHA, delta=DELTA, signals=("mean_token_nll", "one_minus_first_token_margin"),
                       use_precheck=False, hedge_alpha=None, levels=())
         guard.fit(gens[train], outcomes[train], [gens[i] for i in cal], [outcomes[i] for i in cal])
         d = guard.decide([gens[i] for i in test])
@@ -44,7 +44,8 @@ def test_guard_realised_risk_exceeds_alpha_in_about_delta_of_100_splits():
         coverage.append(answered.mean())
         if answered.any():
             violations += bad[answered].mean() > ALPHA
+    print(f"realised risk > α in {violations} of 100 splits; mean coverage {np.mean(coverage):.2f}")
     # Learn-then-Test: the chosen threshold's risk exceeds α with probability ≤ δ; a finite
-    # test split (~2,900 rows) adds a little sampling noise on top
+    # test split (1,400 rows) adds a little sampling noise on top
     assert violations <= 100 * DELTA + 5, violations
     assert np.mean(coverage) > 0.2  # and it does answer: the guarantee is not met by abstaining on everything

@@ -13,6 +13,7 @@ The result keeps the input order; blocked questions have no answer (``answers[i]
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -41,8 +42,9 @@ def grade_outcomes(generations: Sequence[Generation]) -> list[Outcome]:
     return [grade(g.question, g.text).outcome for g in generations]
 
 
+@functools.lru_cache(maxsize=65536)
 def model_abstained(text: str) -> bool:
-    """Did the model decline by itself? (the grader's abstention detector, no gold needed)."""
+    """Did the model decline by itself? (the grader's abstention detector, no gold needed; cached per text)."""
     from nescio.grading import grade
 
     if not text.strip():
