@@ -41,4 +41,6 @@ for name, p in {**probes, "unanswerable_last_prompt": unans}.items():
     report[name] = {"class": type(p).__name__, "same_params": p.get_params() == old.get_params(),
                     "bit_identical_arrays": same_arrays, "same_state": same_state}
     print(name, report[name])
-Path(sys.argv[2]).write_text(json.dumps(report, indent=1))
+command = (f"python benchmarks/compare_probes.py {sys.argv[1]} {sys.argv[2]} (cache written by the pre-change "
+           f"benchmarks/detection.py --no-cross --cache-dir {sys.argv[1]})")
+Path(sys.argv[2]).write_text(json.dumps({"command": command, "probes": report}, indent=1))
