@@ -206,6 +206,32 @@ def activation_key(site: str, layer: int, position: str) -> str:
 
 
 @dataclass(frozen=True)
+class NeuronScaling:
+    """Scale FFN neurons' activations (the input of ``down_proj``) by ``scale`` during generation.
+
+    ``neurons``: (layer, neuron index) pairs, e.g. the H-Neurons of a fitted
+    :class:`nescio.signals.neurons.HNeuronProbe`. ``scale`` 1 leaves the model unchanged,
+    0 silences the neurons.
+    """
+
+    neurons: tuple[tuple[int, int], ...]
+    scale: float
+
+    def __post_init__(self) -> None:
+        import math
+
+        pairs = tuple((int(a), int(b)) for a, b in self.neurons)
+        if not pairs:
+            raise NescioError("neuron scaling needs at least one (layer, neuron) pair")
+        if any(a < 0 or b < 0 for a, b in pairs):
+            raise NescioError("neuron scaling: layer and neuron indices must be non-negative")
+        if not isinstance(self.scale, (int, float)) or not math.isfinite(self.scale):
+            raise NescioError(f"neuron scale must be a finite number, got {self.scale!r}")
+        object.__setattr__(self, "neurons", pairs)
+        object.__setattr__(self, "scale", float(self.scale))
+
+
+@dataclass(frozen=True)
 class GenerationConfig:
     """What ``nescio.generate`` does: decoding, sampling, reflexive prompts, captures."""
 
@@ -220,6 +246,7 @@ class GenerationConfig:
     p_true: bool = False
     verbal_confidence: bool = False
     activation_dtype: str = "float16"
+    neuron_scaling: NeuronScaling | None = None
 
 
 # ---------------------------------------------------------------- generations

@@ -18,6 +18,7 @@ from nescio.models import prompts as templates
 from nescio.models.capture import ActivationCapture
 from nescio.models.decode import DecodedRow, Prompt, decode, encode_prompts
 from nescio.models.sampling import seed_for
+from nescio.models.intervene import ScaleNeurons
 from nescio.types import Generation, GenerationConfig, NescioError, Question, Sample
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def generate(
     Captures (``config.capture``) are read in the same forward passes as the greedy
     answer. ``config.p_true`` / ``config.verbal_confidence`` add one reflexive pass each.
     ``prompts``: the questions' prompts already encoded (:func:`encode_questions`).
+    ``config.neuron_scaling`` scales chosen FFN neurons during all of it (hooks removed after).
     """
     import torch
     from tqdm.auto import tqdm
@@ -123,7 +125,7 @@ def generate(
     lm.model.eval()
     bar = tqdm(total=len(questions), disable=not progress, desc="generating", unit="q")
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), ScaleNeurons(lm, config.neuron_scaling):
             for start in range(0, len(order), config.batch_size):
                 idx = order[start : start + config.batch_size]
                 batch = _generate_batch(lm, [questions[i] for i in idx], [encoded[i] for i in idx], config)

@@ -31,6 +31,7 @@ from nescio.types import (
     Generation,
     GenerationConfig,
     NescioError,
+    NeuronScaling,
     Question,
     RunInfo,
     Sample,
@@ -54,6 +55,11 @@ def config_to_dict(config: GenerationConfig) -> dict:
         {"site": c.site, "layers": c.layers if isinstance(c.layers, str) else list(c.layers), "positions": list(c.positions)}
         for c in config.capture
     ]
+    if config.neuron_scaling is None:
+        d.pop("neuron_scaling")  # absent, so configs (and store keys) from before the option are unchanged
+    else:
+        d["neuron_scaling"] = {"neurons": [list(p) for p in config.neuron_scaling.neurons],
+                               "scale": config.neuron_scaling.scale}
     return d
 
 
@@ -63,6 +69,8 @@ def config_from_dict(d: dict) -> GenerationConfig:
         CaptureSpec(c["site"], c["layers"] if isinstance(c["layers"], str) else tuple(c["layers"]), tuple(c["positions"]))
         for c in d.get("capture", ())
     )
+    ns = d.get("neuron_scaling")
+    d["neuron_scaling"] = NeuronScaling(tuple(tuple(p) for p in ns["neurons"]), ns["scale"]) if ns else None
     known = GenerationConfig.__dataclass_fields__
     return GenerationConfig(**{k: v for k, v in d.items() if k in known})
 

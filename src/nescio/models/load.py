@@ -25,7 +25,7 @@ class LoadedModel:
     for GGUF files, the resolved path or hub id otherwise); a guard fitted for one
     ``model_id`` refuses another. ``prompt_format`` is ``"chat"`` (chat template) or
     ``"fewshot"`` (short "Question: … Answer:" prompt, for base models). ``prompt`` names
-    the prompt text (see :data:`nescio.models.prompts.PROMPTS`).
+    the prompt text (``default`` or ``honest``, see :data:`nescio.models.prompts.PROMPTS`).
     """
 
     model: Any
@@ -252,7 +252,8 @@ def _guess_format(name: str, tokenizer: Any) -> str:
 
 
 def load_model(
-    spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format: str | None = None, threads: int | None = None
+    spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format: str | None = None, threads: int | None = None,
+    prompt: str = "default",
 ) -> LoadedModel:
     """Load a causal LM for nescio.
 
@@ -270,7 +271,8 @@ def load_model(
       NescioError).
 
     ``prompt_format`` overrides the choice of ``"chat"`` / ``"fewshot"`` (by default:
-    chat for instruct models with a chat template, few-shot otherwise).
+    chat for instruct models with a chat template, few-shot otherwise). ``prompt`` picks
+    the prompt text: ``default``, ``honest`` (tells the model to say "I don't know") or ``stepwise``.
 
     ``threads``: torch CPU threads. By default nescio picks them (``OMP_NUM_THREADS`` if set,
     else the cores the load average leaves free; see :mod:`nescio.models.threads`); the
@@ -279,6 +281,7 @@ def load_model(
     from nescio.models.sites import normalize_architecture
     from nescio.models.threads import configure_threads
 
+    prompts.system_prompt(prompt)  # validates the prompt name before any loading
     if prompt_format is not None and prompt_format not in prompts.PROMPT_FORMATS:
         raise NescioError(f"unknown prompt format {prompt_format!r}; accepted: {', '.join(prompts.PROMPT_FORMATS)}")
     thread_choice = configure_threads(threads)
@@ -340,4 +343,5 @@ def load_model(
         prompt_format=fmt,
         device=device,
         extra={"threads": thread_choice},
+        prompt=prompt,
     )
