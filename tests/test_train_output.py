@@ -140,3 +140,18 @@ def test_guard_fitted_on_base_is_refused_for_tuned_model(peft_tiny, tmp_path):
     Guard.load(tmp_path / "guard", model_id=base.model_id)
     with pytest.raises(NescioError, match="fit a guard for this model"):
         Guard.load(tmp_path / "guard", model_id=load_model(str(tmp_path / "merged")).model_id)
+
+
+def test_training_summary_for_eval_report(tmp_path):
+    from nescio.train.report import training_for, training_html
+
+    out = TrainOutput(tmp_path / "run")
+    out.prepare({})
+    out.merged_dir.mkdir()
+    out.write_summary(_summary(curve=({"step": 1, "epoch": 0.5, "loss": 2.0}, {"step": 2, "epoch": 1.0, "loss": 1.0}),
+                               timing={"train_s": 10.0, "examples_per_s": 1.6}))
+    t = training_for(str(out.merged_dir))
+    assert t["model_id"] == "tiny:x+lora-sha256:ab" and [c["loss"] for c in t["loss_curve"]] == [2.0, 1.0]
+    page = training_html({"training": t})
+    assert "10.0 s (1.6 examples/s" in page and "data:image/png;base64" in page
+    assert training_for(str(tmp_path)) is None and training_for("smollm2-135m-instruct") is None

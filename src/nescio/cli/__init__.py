@@ -22,14 +22,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from nescio.cli import data, models, rag, run, serve, theory, train_grpo
+    from nescio.cli import data, models, rag, run, serve, theory, train
 
     app.add_typer(data.app, name="data", help="Question sets: list and show.")
     models.register(app)
     run.register(app)
     theory.register(app)
     serve.register(app)
-    app.add_typer(train_grpo.app, name="train", help="Teach the model itself to say 'I don't know' (fine-tuning, RL).")
+    train.register(app)
     rag.register(app)
 
 

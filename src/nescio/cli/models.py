@@ -52,14 +52,20 @@ def register(app: typer.Typer) -> None:
         rag: Optional[str] = typer.Option(None, help=RAG_HELP),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         no_evidence: str = typer.Option("closed_book", help=NO_EVIDENCE_HELP),
+        prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
+        h_neurons: Optional[str] = typer.Option(None, help="A saved H-Neuron probe directory whose neurons to scale."),
+        neuron_scale: float = typer.Option(1.0, help="Scale the --h-neurons activations (down_proj input) by this factor."),
     ) -> None:
         """Generate answers (with token log-probs and captured activations) and save them resumably."""
         from nescio.cli.rag import rag_settings
         from nescio.data import load_questions
         from nescio.rag.retrieve import split_no_evidence
         from nescio.models import generate_resumable, load_model
-        from nescio.types import GenerationConfig
+        from nescio.models.intervene import h_neuron_scaling
+        from nescio.types import GenerationConfig, NescioError
 
+        if h_neurons is None and neuron_scale != 1.0:
+            raise NescioError("--neuron-scale needs --h-neurons (a saved H-Neuron probe directory)")
         questions = load_questions(bench)[:limit]
         settings = rag_settings(rag, rag_k, no_evidence)
         skipped = []
@@ -73,8 +79,9 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             capture=tuple(_parse_capture(c) for c in capture or ()),
             p_true=p_true,
+            neuron_scaling=h_neuron_scaling(h_neurons, neuron_scale) if h_neurons else None,
         )
-        lm = load_model(model)
+        lm = load_model(model, prompt=prompt)
         gens = generate_resumable(lm, questions, config, out)
         typer.echo(f"{len(gens)} generations in {out} (model {lm.model_id}, prompt format {lm.prompt_format})")
         if skipped:

@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         detector: str = typer.Option("logistic", help="Detector combiner: logistic or boosting."),
         rag: Optional[str] = typer.Option(None, help=RAG_HELP),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
+        prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
     ) -> None:
         """Measure hallucinations before and after the guard; write results.json and report.html."""
         from rich.console import Console
@@ -89,6 +90,7 @@ def register(app: typer.Typer) -> None:
             model, bench, out, train_bench=train_bench, alpha=alpha, delta=delta, signals=names, compare=compare,
             limit=limit, hedge_alpha=hedge_alpha if hedge_alpha > 0 else None, precheck=not no_precheck,
             detector=detector, console=Console(stderr=True), rag=rag_settings(rag, rag_k, "closed_book"),
+            prompt=prompt,
         )
         _summary(results, out)
 
@@ -100,6 +102,7 @@ def register(app: typer.Typer) -> None:
         rag: Optional[str] = typer.Option(None, help=RAG_HELP + " Best with a guard from `nescio eval --rag`."),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         no_evidence: str = typer.Option("abstain", help=NO_EVIDENCE_HELP),
+        prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
     ) -> None:
         """Answer one question through a fitted guard, or say "I don't know", and explain why."""
         from rich.console import Console
@@ -107,6 +110,10 @@ def register(app: typer.Typer) -> None:
         from nescio.policy.default import ask_default
 
         console = Console()
+        if prompt != "default":
+            from nescio.models import load_model
+
+            model = load_model(model, prompt=prompt)
         settings = rag_settings(rag, rag_k, no_evidence)
         if settings is None:
             d = ask_default(question, model, guard, console=Console(stderr=True))

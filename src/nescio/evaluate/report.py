@@ -232,6 +232,10 @@ def write_report(runs: list[tuple[dict, list[dict]]], path: str | Path, main_sig
         "<h2>Before / after</h2>",
         _headline(runs),
     ]
+    if any(r.get("training") for r, _ in runs):  # a model made by `nescio train`: its data, settings, loss
+        from nescio.train.report import training_html
+
+        parts += ["<h2>Training</h2>", "<div class=row>" + "".join(f"<div class=col>{training_html(r)}</div>" for r, _ in runs) + "</div>"]
 
     def per_run(render) -> str:
         return "<div class=row>" + "".join(f"<div class=col>{render(r, rec)}</div>" for r, rec in runs) + "</div>"

@@ -153,12 +153,12 @@ def _evaluate_one(
     lm = load_model(spec) if isinstance(spec, str) else spec
     spec = lm.spec
     timing["load_s"] = time.perf_counter() - t0
-    model_dir = out / _slug(spec)
+    model_dir = out / (_slug(spec) + ("" if lm.prompt == "default" else f"-{lm.prompt}"))
     guard = Guard(**guard_params)
     config = guard.generation_config(model=lm)
     everything = list({q.id: q for q in [*train, *cal, *test]}.values())
     t = time.perf_counter()
-    gen_dir = (Path(generations_dir) / _slug(spec)) if generations_dir else model_dir / "generations"
+    gen_dir = (Path(generations_dir) / model_dir.name) if generations_dir else model_dir / "generations"
     gens = generate_stored(lm, everything, config, gen_dir, progress=progress)
     timing["generation_s"] = time.perf_counter() - t
     timing["generation_s_per_question"] = timing["generation_s"] / max(len(everything), 1)
@@ -248,6 +248,12 @@ def _evaluate_one(
         },
         "timing": timing,
     }
+    from nescio.train.report import training_for
+
+    if (training := training_for(spec)) is not None:
+        results["training"] = training
+    if lm.prompt != "default":
+        results["prompt"] = lm.prompt
     # other operating points of the same fitted guard, for the trade-off table
     declined = fired | d.model_abstained
     points = {
@@ -287,6 +293,7 @@ def evaluate(
     console=None,
     generations_dir: str | Path | None = None,
     rag=None,
+    prompt: str = "default",
 ) -> dict:
     """Run the whole evaluation; returns the results dict also written to ``out/results.json``.
 
@@ -296,7 +303,8 @@ def evaluate(
 
     ``--compare`` runs a second model on the same questions; its results are stored under
     ``results["compare"][MODEL]`` and drawn side by side in the report. ``generations_dir``
-    shares resumable generation stores between runs (default: inside ``out``).
+    shares resumable generation stores between runs (default: inside ``out``). ``prompt``
+    names the prompt both models get (``default`` or ``honest``, the prompting baseline).
     """
     from nescio.evaluate.report import write_report
 
@@ -321,6 +329,10 @@ def evaluate(
             guard_params["signals"] = tuple(DEFAULT_SIGNALS) + tuple(CHEAP_RAG_SIGNALS)
         generations_dir = Path(generations_dir or out / "generations") / f"rag-{rag.key()}"
     runs = []
+    if prompt != "default":
+        from nescio.models import load_model
+
+        model, compare = (load_model(m, prompt=prompt) if isinstance(m, str) else m for m in (model, compare))
     for spec in [model] + ([compare] if compare else []):
         if console is not None:
             console.print(f"[bold]{getattr(spec, 'spec', spec)}[/]: train {len(train)}, calibration {len(cal)}, evaluation {len(test)} questions")
@@ -329,7 +341,8 @@ def evaluate(
         res["bench"] = bench
         res["train_bench"] = train_bench or f"{bench} (train/calibration splits)"
         runs.append((res, rec))
-        with (out / _slug(res["model"]) / "decisions.jsonl").open("w", encoding="utf-8") as f:
+        model_dir = out / (_slug(res["model"]) + (f"-{res['prompt']}" if res.get("prompt") else ""))
+        with (model_dir / "decisions.jsonl").open("w", encoding="utf-8") as f:
             for r in rec:
                 f.write(json.dumps(_clean(r)) + "\n")
     results = dict(runs[0][0])

@@ -27,7 +27,8 @@ def default_guard(model="smollm2-135m-instruct", guard_dir: str | Path | None = 
         guard.check_model(str(ensure_model(model).model_id))
         return guard
     lm = ensure_model(model)
-    d = default_guard_dir(str(lm.model_id))
+    prompt = getattr(lm, "prompt", "default")  # another prompt changes the answers: its own guard
+    d = default_guard_dir(str(lm.model_id) + ("" if prompt == "default" else f"|prompt={prompt}"))
     if (d / "guard.json").is_file():
         try:
             return Guard.load(d, model_id=str(lm.model_id))

@@ -3,6 +3,7 @@
 Every nescio trainer (``nescio train sft``, the GRPO trainer) writes the same layout::
 
     OUT/
+      data/             optional: the trainer's dataset (kept on overwrite; its generations resume)
       settings.json     what the run was asked to do (written first; a rerun with other
                         settings is refused unless overwrite=True)
       checkpoints/      transformers Trainer checkpoints (checkpoint-<step>/), the resume state
@@ -59,6 +60,9 @@ SETTINGS_FILE = "settings.json"
 ADAPTER_DIR = "adapter"
 MERGED_DIR = "merged"
 CHECKPOINT_DIR = "checkpoints"
+DATA_DIR = "data"
+LAYOUT = (TRAIN_FILE, SETTINGS_FILE, ADAPTER_DIR, MERGED_DIR, CHECKPOINT_DIR, DATA_DIR)
+"""Names a training output may hold; ``data/`` (a trainer's dataset) survives ``overwrite``."""
 CURVE_KEYS = ("loss", "grad_norm", "learning_rate", "reward", "reward_std", "kl", "entropy", "mean_token_accuracy")
 
 
@@ -224,7 +228,8 @@ class TrainOutput:
         settings = json.loads(json.dumps(dict(settings), default=str))
         if d.exists() and not d.is_dir():
             raise NescioError(f"{d} is a file; give a directory for the training output")
-        ours = self.is_finished() or self.settings_json.is_file()
+        ours = self.is_finished() or self.settings_json.is_file() or (
+            d.is_dir() and all(p.name in LAYOUT or p.name.endswith(".partial") for p in d.iterdir()))
         if d.is_dir() and any(d.iterdir()) and not ours:
             raise NescioError(f"{d} is not empty and is not a nescio training output; choose another output directory")
         if self.is_finished():

@@ -1,0 +1,341 @@
+"""Refusal-aware fine-tuning, before and after: writes benchmarks/results/train_sft.json.
+
+    OMP_NUM_THREADS=1 nice -n 5 python benchmarks/train_sft.py                 # all stages
+    python benchmarks/train_sft.py --stage data --stage train --stage sft      # one process
+    python benchmarks/train_sft.py --stage raw --stage honest                  # another, in parallel
+    python benchmarks/train_sft.py --stage report                              # tables from the caches
+
+Stages (each cached under runs/train_sft/, each resumable after kill -9):
+- data:   SmolLM2's greedy + K sampled answers on a hash-sampled subset of built-in train,
+          graded into SFT targets (nescio.train.data.build_sft_data);
+- train:  LoRA SFT (nescio.train.sft.train_sft), time and examples/s recorded;
+- raw / sft: generations of the raw and the tuned model with the guard's captures, on the
+          guard's fitting questions (built-in train + calibration subsets) and the evaluation
+          sets (built-in test subset and the ../shared sets, limited samples);
+- honest: the raw model with the honest prompt on the evaluation sets;
+- report: guards fitted on the raw and on the tuned model (same questions, same α), the
+          rows raw / raw + honest / raw + guard / SFT / SFT + refitted guard per set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "train_sft.json"
+RUN = ROOT / "runs" / "train_sft"
+SHARED = Path(os.environ.get("NESCIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_SETS = {  # name -> [(loader, path, share of the set's sample)]
+    "selfaware": [("selfaware", "selfaware/SelfAware.json", 1.0)],
+    "nec": [("nec", "nec/NEC_unanswerable.jsonl", 0.5), ("nec", "nec/NEC_answerable.jsonl", 0.5)],
+    "falseqa": [("falseqa", "falseqa/test.csv", 1.0)],
+    "forecastbench": [("forecastbench", "forecastbench/2026-08-16-llm.json", 1.0)],
+    "triviaqa": [("triviaqa", "triviaqa/triviaqa_1k.jsonl", 1.0)],
+    "nq_open": [("nq_open", "nq_open/NQ-open.dev.jsonl", 1.0)],
+}
+UNSEEN_UNANSWERABLE = ("nec", "selfaware", "falseqa", "forecastbench")
+
+
+def _limit(qs, n):
+    from nescio.evaluate.run import _limit as limit
+
+    return limit(list(qs), n)
+
+
+def question_sets(args) -> dict:
+    """name -> questions: guard fitting subsets, the built-in test subset, the shared sets' samples."""
+    from nescio.data import load_questions
+
+    sets = {
+        "sft_train": _limit(load_questions("builtin:train"), args.train_limit),
+        "guard_train": _limit(load_questions("builtin:train"), args.guard_limit),
+        "guard_calibration": _limit(load_questions("builtin:calibration"), args.guard_limit),
+        "builtin_test": _limit(load_questions("builtin:test"), args.test_limit),
+    }
+    for name, parts in SHARED_SETS.items():
+        qs = []
+        for loader, rel, share in parts:
+            path = SHARED / rel
+            if not path.is_file():
+                print(f"skip {name}: {path} not found", file=sys.stderr)
+                qs = None
+                break
+            qs += _limit(load_questions(f"{loader}:{path}"), int(round(args.set_limit * share)))
+        if qs:
+            sets[name] = qs
+    return sets
+
+
+EVAL_SETS = ("builtin_test", *SHARED_SETS)
+
+
+def _settings(args):
+    from nescio.train.sft import SFTSettings
+
+    return SFTSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, lora_r=args.lora_r,
+                       lora_alpha=2 * args.lora_r, seed=0, save_steps=10, logging_steps=5)
+
+
+def _guard(alpha):
+    from nescio.policy.guard import Guard
+
+    return Guard(alpha=alpha, delta=0.1)
+
+
+def _store(lm, questions, config, name):
+    from nescio.evaluate.run import _slug, generate_stored
+
+    return generate_stored(lm, questions, config, RUN / "generations" / f"{_slug(lm.spec)}-{lm.prompt}-{name}")
+
+
+def generations_for(lm, sets, *, captures: bool):
+    """Generations of every set for ``lm`` (guard captures when ``captures``): cached, resumable."""
+    from nescio.types import GenerationConfig
+
+    config = _guard(0.1).generation_config(model=lm) if captures else GenerationConfig()
+    order = (["guard_train", "guard_calibration"] if captures else []) + [s for s in EVAL_SETS if s in sets]
+    builtin = [q for s in order if s.startswith(("guard", "builtin")) for q in sets[s]]
+    shared = [q for s in order if not s.startswith(("guard", "builtin")) for q in sets[s]]
+    by_id = {}
+    for part, qs in (("builtin", builtin), ("shared", shared)):
+        if qs:
+            by_id.update({g.question.id: g for g in _store(lm, list({q.id: q for q in qs}.values()), config, part)})
+    return {s: [by_id[q.id] for q in sets[s]] for s in order}
+
+
+# ------------------------------------------------------------------ stages
+def stage_data(args, sets, res):
+    from nescio.train.data import build_sft_data
+
+    t = time.perf_counter()
+    _, meta = build_sft_data(args.model, sets["sft_train"], RUN / args.model / "data", n_samples=args.samples)
+    res["data"] = {k: meta[k] for k in ("n_questions", "n_examples", "counts", "n_skipped_no_gold", "params", "model_id")}
+    res["data"]["train_questions"] = f"built-in train, hash-sampled subset of {len(sets['sft_train'])}"
+    res["timing"]["data_s"] = round(time.perf_counter() - t, 1)
+
+
+def stage_train(args, sets, res):
+    from nescio.train.output import TrainOutput
+    from nescio.train.sft import train_sft
+
+    out = TrainOutput(RUN / args.model / "sft")
+    if out.is_finished():
+        summary = out.read_summary()
+    else:
+        summary = train_sft(args.model, RUN / args.model / "data", out.directory, settings=_settings(args))
+    losses = [c["loss"] for c in summary.curve if "loss" in c]
+    res["train"] = {
+        "model_id": summary.model_id, "n_examples": summary.data["n_examples"], "counts": summary.data["counts"],
+        "hyperparameters": summary.hyperparameters, "timing": summary.timing, "resumed_from_step": summary.resumed_from_step,
+        "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
+        "loss_curve": [{"step": c["step"], "loss": c["loss"]} for c in summary.curve if "loss" in c],
+        "device": summary.device, "versions": summary.versions,
+        "target_train_s_le_1200": {"value": summary.timing["train_s"], "met": summary.timing["train_s"] <= 1200,
+                                   "note": "wall time of trainer.train() in this process; a resumed run counts only "
+                                           "its own part (see resumed_from_step)"},
+    }
+
+
+def stage_generate(args, sets, res, which):
+    from nescio.models import load_model
+
+    t = time.perf_counter()
+    if which == "raw":
+        generations_for(load_model(args.model), sets, captures=True)
+    elif which == "honest":
+        generations_for(load_model(args.model, prompt="honest"), sets, captures=False)
+    else:
+        generations_for(load_model(str(RUN / args.model / "sft" / "merged")), sets, captures=True)
+    res["timing"][f"generate_{which}_s"] = round(time.perf_counter() - t, 1)
+
+
+# ------------------------------------------------------------------ report
+def _fit_guard(lm, gens, alpha):
+    """A guard fitted on the guard_train / guard_calibration generations (API of the policy area)."""
+    g = _guard(alpha)
+    tr, ca = gens["guard_train"], gens["guard_calibration"]
+    o = lambda gs: np.array([_grade(x)[0] for x in gs], dtype=object)  # noqa: E731
+    if hasattr(g, "fit_generations"):
+        g.fit_generations(lm, tr, o(tr), ca, o(ca))
+    else:
+        g.fit(tr, o(tr), ca, o(ca), model_id=lm.model_id, model_spec=lm.spec)
+    return g
+
+
+def _actions(guard, gens) -> list[str]:
+    if hasattr(guard, "decide_generations"):
+        acts = guard.decide_generations(gens)["action"]
+    else:
+        acts = guard.decide(gens).action_array()
+    return [str(getattr(a, "value", a)) for a in acts]
+
+
+def _grade(g):
+    from nescio.grading import grade
+
+    gr = grade(g.question, g.text)
+    return gr.outcome.value, gr.hedged
+
+
+def finals(gens, actions=None) -> list[tuple[str, bool]]:
+    """(final outcome, hedged) per question: what the user is finally shown."""
+    out = []
+    for i, g in enumerate(gens):
+        outcome, hedged = _grade(g)
+        act = actions[i] if actions is not None else "answer"
+        if act == "abstain":
+            out.append(("abstained", False))
+        else:
+            out.append((outcome, outcome != "abstained" and (hedged or act == "hedge")))
+    return out
+
+
+def row_metrics(final, raw_final, questions) -> dict:
+    n = len(final)
+    oc = np.array([f[0] for f in final], dtype=object)
+    hed = np.array([f[1] for f in final])
+    raw_ok = np.array([f[0] == "correct" for f in raw_final])
+    ans = np.array([q.answerable for q in questions])
+    gold = np.array([bool(q.answers) for q in questions])
+    answered = oc != "abstained"
+    c, h = int((oc == "correct").sum()), int((oc == "hallucinated").sum())
+    plain = answered & ~hed
+    rate = lambda m: None if not m.any() else round(float(m.mean()), 4)  # noqa: E731
+    frac = lambda a, b: None if b == 0 else round(a / b, 4)  # noqa: E731
+    return {
+        "n": n,
+        "correct": frac(c, n), "hallucinated": frac(h, n), "abstained": frac(int((~answered).sum()), n),
+        "hedged": frac(int((answered & hed).sum()), n),
+        "hallucination_rate_among_answered": frac(h, c + h),
+        "hallucination_rate_among_plain_answers": frac(int((plain & (oc == "hallucinated")).sum()), int(plain.sum())),
+        "kept": frac(int((raw_ok & (oc == "correct") & ~hed).sum()), int(raw_ok.sum())),
+        "kept_incl_hedged": frac(int((raw_ok & (oc == "correct")).sum()), int(raw_ok.sum())),
+        "over_refusal": frac(int((raw_ok & (oc == "abstained")).sum()), int(raw_ok.sum())),
+        "n_raw_correct": int(raw_ok.sum()),
+        "unanswerable_abstained": rate(~answered[~ans]) if (~ans).any() else None,
+        "n_unanswerable": int((~ans).sum()),
+        "answerable_abstained": rate(~answered[ans]) if ans.any() else None,
+        "answerable_without_gold_abstained": rate(~answered[ans & ~gold]) if (ans & ~gold).any() else None,
+    }
+
+
+def stage_report(args, sets, res):
+    from nescio.models import load_model
+
+    t = time.perf_counter()
+    raw_lm, sft_lm = load_model(args.model), load_model(str(RUN / args.model / "sft" / "merged"))
+    raw = generations_for(raw_lm, sets, captures=True)
+    sft = generations_for(sft_lm, sets, captures=True)
+    honest = generations_for(load_model(args.model, prompt="honest"), sets, captures=False)
+    guards = {}
+    for alpha in args.alphas:
+        guards[("raw", alpha)] = _fit_guard(raw_lm, raw, alpha)
+        guards[("sft", alpha)] = _fit_guard(sft_lm, sft, alpha)
+    res["guards"] = {f"{k}@{a}": {kk: g.fit_summary_.get(kk) for kk in ("certified", "threshold", "n_calibration")}
+                     for (k, a), g in guards.items() if isinstance(getattr(g, "fit_summary_", None), dict)}
+    res["sets"] = {}
+    for s in EVAL_SETS:
+        if s not in sets:
+            continue
+        qs = sets[s]
+        raw_final = finals(raw[s])
+        rows = {"raw": raw_final, "raw+honest": finals(honest[s])}
+        for alpha in args.alphas:
+            rows[f"raw+guard@{alpha}"] = finals(raw[s], _actions(guards[("raw", alpha)], raw[s]))
+        rows["sft"] = finals(sft[s])
+        for alpha in args.alphas:
+            rows[f"sft+guard@{alpha}"] = finals(sft[s], _actions(guards[("sft", alpha)], sft[s]))
+        res["sets"][s] = {"n": len(qs), "n_unanswerable": sum(not q.answerable for q in qs),
+                          "rows": {k: row_metrics(v, raw_final, qs) for k, v in rows.items()}}
+        res["sets"][s]["examples"] = [
+            {"question": q.text, "answerable": q.answerable, "raw": r.text, "honest": h.text, "sft": f.text}
+            for q, r, h, f in list(zip(qs, raw[s], honest[s], sft[s]))[:6]]
+    res["timing"]["report_s"] = round(time.perf_counter() - t, 1)
+    res["targets"] = targets(res, args)
+
+
+def targets(res, args) -> dict:
+    sets = res["sets"]
+    out = {}
+    b = sets.get("builtin_test", {}).get("rows", {})
+    if b:
+        s = b["sft"]
+        out["builtin_sft_unanswerable_abstained_ge_0.95"] = {"value": s["unanswerable_abstained"],
+                                                              "met": (s["unanswerable_abstained"] or 0) >= 0.95}
+        out["builtin_sft_kept_ge_0.90"] = {"value": s["kept"], "met": (s["kept"] or 0) >= 0.90,
+                                           "incl_hedged": s["kept_incl_hedged"]}
+        out["builtin_sft_hallucination_rate_among_answered_le_0.25"] = {
+            "value": s["hallucination_rate_among_answered"], "raw": b["raw"]["hallucination_rate_among_answered"],
+            "met": s["hallucination_rate_among_answered"] is not None and s["hallucination_rate_among_answered"] <= 0.25}
+    unseen = {k: sets[k]["rows"]["sft"]["unanswerable_abstained"] for k in UNSEEN_UNANSWERABLE
+              if k in sets and sets[k]["rows"]["sft"]["unanswerable_abstained"] is not None}
+    if unseen:
+        out["unseen_unanswerable_sft_abstained_ge_0.80"] = {"value": unseen, "met": all(v >= 0.8 for v in unseen.values())}
+    kept = {k: (v["rows"]["sft"]["kept"], v["rows"]["sft"]["n_raw_correct"]) for k, v in sets.items()
+            if k != "builtin_test" and v["rows"]["sft"]["kept"] is not None}
+    if kept:
+        tot = sum(n for _, n in kept.values())
+        pooled = sum(k * n for k, n in kept.values()) / tot if tot else None
+        out["unseen_answerable_sft_kept_ge_0.90"] = {"value": {k: v[0] for k, v in kept.items()},
+                                                     "pooled": None if pooled is None else round(pooled, 4),
+                                                     "n_raw_correct": tot, "met": pooled is not None and pooled >= 0.9}
+    for alpha in args.alphas:
+        if b:
+            r, s = b[f"raw+guard@{alpha}"]["kept"], b[f"sft+guard@{alpha}"]["kept"]
+            out[f"builtin_sft_guard_beats_raw_guard_on_kept@{alpha}"] = {
+                "raw_guard": r, "sft_guard": s, "difference": None if r is None or s is None else round(s - r, 4),
+                "met": r is not None and s is not None and s > r}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stage", action="append", choices=["data", "train", "raw", "honest", "sft", "report"])
+    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--train-limit", type=int, default=200, help="built-in train questions for the SFT data")
+    ap.add_argument("--samples", type=int, default=5)
+    ap.add_argument("--guard-limit", type=int, default=100, help="questions per guard split (train, calibration)")
+    ap.add_argument("--test-limit", type=int, default=100, help="built-in test questions")
+    ap.add_argument("--set-limit", type=int, default=30, help="questions per ../shared set")
+    ap.add_argument("--alphas", type=float, nargs="+", default=[0.1, 0.2, 0.3])
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lora-r", type=int, default=16)
+    ap.add_argument("--results", default=str(RESULTS))
+    args = ap.parse_args()
+    stages = args.stage or ["data", "train", "raw", "honest", "sft", "report"]
+    sets = question_sets(args)
+    path = Path(args.results)
+    res = json.loads(path.read_text()) if path.is_file() else {}
+    res.setdefault("timing", {})
+    res["settings"] = {k: v for k, v in vars(args).items() if k not in ("stage", "results")} | {
+        "set_sizes": {k: len(v) for k, v in sets.items()}}
+    res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads": os.environ.get("OMP_NUM_THREADS"),
+                      "note": "2 CPU cores shared with ~7 other sessions (load average 5-10): wall times are inflated"}
+    res["command"] = "OMP_NUM_THREADS=1 nice -n 5 python benchmarks/train_sft.py " + " ".join(sys.argv[1:])
+    fns = {"data": stage_data, "train": stage_train, "report": stage_report}
+    for st in stages:
+        print(f"== stage {st}", file=sys.stderr, flush=True)
+        if st in fns:
+            fns[st](args, sets, res)
+        else:
+            stage_generate(args, sets, res, st)
+        res["status"] = "complete" if "sets" in res and "train" in res else "partial"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():  # merge with what a parallel process wrote meanwhile
+            on_disk = json.loads(path.read_text())
+            res = on_disk | {k: v for k, v in res.items() if k != "timing"} | {"timing": on_disk.get("timing", {}) | res["timing"]}
+        path.write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
