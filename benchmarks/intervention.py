@@ -8,7 +8,7 @@
 2. Generate greedy answers to a hash-sampled subset of built-in test with those neurons'
    activations (the input of down_proj) scaled by s (nescio.models.intervene, through
    GenerationConfig.neuron_scaling), for s in {0, 0.5, 1, 1.5, 2, 3}; as a control, the same
-   number of random FFN neurons (same layers) at the extreme scales.
+   number of random FFN neurons (same layers per layer) at s = 0.
 3. Per s: accuracy, abstention and hallucination rate, for answerable and unanswerable
    questions. Every generation is cached (runs/intervention/), so a rerun is cheap.
 """
@@ -108,9 +108,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--fit-limit", type=int, default=150, help="built-in train questions for the H-Neuron probe")
-    ap.add_argument("--test-limit", type=int, default=100, help="built-in test questions per scale")
+    ap.add_argument("--test-limit", type=int, default=60, help="built-in test questions per scale")
     ap.add_argument("--scales", type=float, nargs="+", default=list(SCALES))
-    ap.add_argument("--control-scales", type=float, nargs="*", default=[0.0, 3.0])
+    ap.add_argument("--control-scales", type=float, nargs="*", default=[0.0])
     args = ap.parse_args()
 
     from nescio.data import load_questions

@@ -81,7 +81,8 @@ def _settings(args):
     from nescio.train.sft import SFTSettings
 
     return SFTSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, lora_r=args.lora_r,
-                       lora_alpha=2 * args.lora_r, seed=0, save_steps=10, logging_steps=5)
+                       lora_alpha=2 * args.lora_r, seed=0, save_steps=4, logging_steps=2, max_steps=args.max_steps,
+                       warmup_steps=2)
 
 
 def _guard(alpha):
@@ -90,25 +91,41 @@ def _guard(alpha):
     return Guard(alpha=alpha, delta=0.1)
 
 
-def _store(lm, questions, config, name):
+def _store(lm, questions, config, name, generate=True):
+    """Generate what the store lacks (``generate``), or only read what it holds (the report stage,
+    which may run while a generation stage still appends elsewhere)."""
+    import hashlib
+
     from nescio.evaluate.run import _slug, generate_stored
+    from nescio.models.io import GenerationStore, config_to_dict
 
-    return generate_stored(lm, questions, config, RUN / "generations" / f"{_slug(lm.spec)}-{lm.prompt}-{name}")
+    directory = RUN / "generations" / f"{_slug(lm.spec)}-{lm.prompt}-{name}"
+    if generate:
+        return generate_stored(lm, questions, config, directory)
+    key = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True, default=str).encode()).hexdigest()[:10]
+    store = GenerationStore(directory / key)
+    return store.load() if store.index_path.is_file() else []
 
 
-def generations_for(lm, sets, *, captures: bool):
+def generations_for(lm, sets, *, captures: bool, parts=("builtin", "shared"), generate=True):
     """Generations of every set for ``lm`` (guard captures when ``captures``): cached, resumable."""
     from nescio.types import GenerationConfig
 
     config = _guard(0.1).generation_config(model=lm) if captures else GenerationConfig()
     order = (["guard_train", "guard_calibration"] if captures else []) + [s for s in EVAL_SETS if s in sets]
-    builtin = [q for s in order if s.startswith(("guard", "builtin")) for q in sets[s]]
-    shared = [q for s in order if not s.startswith(("guard", "builtin")) for q in sets[s]]
+    groups = {  # store name -> questions; "builtin" = "guard" + "test" (one store, or two for parallel processes)
+        "builtin": [q for s in order if s.startswith(("guard", "builtin")) for q in sets[s]],
+        "guard": [q for s in order if s.startswith("guard") for q in sets[s]],
+        "test": [q for s in order if s.startswith("builtin") for q in sets[s]],
+        "shared": [q for s in order if not s.startswith(("guard", "builtin")) for q in sets[s]],
+    }
     by_id = {}
-    for part, qs in (("builtin", builtin), ("shared", shared)):
-        if qs:
-            by_id.update({g.question.id: g for g in _store(lm, list({q.id: q for q in qs}.values()), config, part)})
-    return {s: [by_id[q.id] for q in sets[s]] for s in order}
+    for part, qs in groups.items():
+        if not generate:  # the report reads every store there is
+            by_id.update({g.question.id: g for g in _store(lm, qs, config, part, False)})
+        elif qs and part in parts:
+            by_id.update({g.question.id: g for g in _store(lm, list({q.id: q for q in qs}.values()), config, part, generate)})
+    return {s: [by_id[q.id] for q in sets[s]] for s in order if all(q.id in by_id for q in sets[s])}
 
 
 # ------------------------------------------------------------------ stages
@@ -149,11 +166,11 @@ def stage_generate(args, sets, res, which):
 
     t = time.perf_counter()
     if which == "raw":
-        generations_for(load_model(args.model), sets, captures=True)
+        generations_for(load_model(args.model), sets, captures=True, parts=args.parts)
     elif which == "honest":
-        generations_for(load_model(args.model, prompt="honest"), sets, captures=False)
+        generations_for(load_model(args.model, prompt="honest"), sets, captures=False, parts=args.parts)
     else:
-        generations_for(load_model(str(RUN / args.model / "sft" / "merged")), sets, captures=True)
+        generations_for(load_model(str(RUN / args.model / "sft" / "merged")), sets, captures=True, parts=args.parts)
     res["timing"][f"generate_{which}_s"] = round(time.perf_counter() - t, 1)
 
 
@@ -232,9 +249,11 @@ def stage_report(args, sets, res):
 
     t = time.perf_counter()
     raw_lm, sft_lm = load_model(args.model), load_model(str(RUN / args.model / "sft" / "merged"))
-    raw = generations_for(raw_lm, sets, captures=True)
-    sft = generations_for(sft_lm, sets, captures=True)
-    honest = generations_for(load_model(args.model, prompt="honest"), sets, captures=False)
+    raw = generations_for(raw_lm, sets, captures=True, generate=False)
+    sft = generations_for(sft_lm, sets, captures=True, generate=False)
+    honest = generations_for(load_model(args.model, prompt="honest"), sets, captures=False, generate=False)
+    missing = sorted({s for s in EVAL_SETS if s in sets and not all(s in g for g in (raw, sft, honest))})
+    res["sets_missing"] = missing  # sets whose generations did not finish in time (reported as missing)
     guards = {}
     for alpha in args.alphas:
         guards[("raw", alpha)] = _fit_guard(raw_lm, raw, alpha)
@@ -243,7 +262,7 @@ def stage_report(args, sets, res):
                      for (k, a), g in guards.items() if isinstance(getattr(g, "fit_summary_", None), dict)}
     res["sets"] = {}
     for s in EVAL_SETS:
-        if s not in sets:
+        if s not in sets or s in missing:
             continue
         qs = sets[s]
         raw_final = finals(raw[s])
@@ -307,9 +326,12 @@ def main() -> None:
     ap.add_argument("--set-limit", type=int, default=30, help="questions per ../shared set")
     ap.add_argument("--alphas", type=float, nargs="+", default=[0.1, 0.2, 0.3])
     ap.add_argument("--epochs", type=float, default=2.0)
-    ap.add_argument("--lr", type=float, default=3e-4)
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--max-steps", type=int, default=32, help="stop after N steps (-1: all epochs)")
     ap.add_argument("--lora-r", type=int, default=16)
+    ap.add_argument("--parts", nargs="+", default=["builtin", "shared"], choices=["builtin", "guard", "test", "shared"],
+                    help="generation stages: which question groups (to run them in parallel processes)")
     ap.add_argument("--results", default=str(RESULTS))
     args = ap.parse_args()
     stages = args.stage or ["data", "train", "raw", "honest", "sft", "report"]

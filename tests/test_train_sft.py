@@ -44,6 +44,12 @@ def test_completion_follows_the_generation_prompt(tiny):
     assert rows[0]["input_ids"][: len(prompt_ids)] == prompt_ids
     assert sum(rows[0]["completion_mask"]) == len(tiny.tokenizer(completion_text(tiny, "item 0"))["input_ids"])
     assert completion_text(tiny, "Paris") == "Paris<|end|>"
+    from nescio.models.tiny import tiny_model
+
+    base = tiny_model(seed=0, prompt_format="fewshot")  # a base model: generation stops at the newline
+    assert completion_text(base, "Paris") == " Paris\n"
+    row = tokenize_examples(base, _examples(1))[0]
+    assert base.tokenizer.decode(row["input_ids"]).endswith("Question: What is item 0?\nAnswer: item 0\n")
 
 
 def test_one_step_lowers_the_loss_and_outputs_load(tmp_path):

@@ -1,7 +1,9 @@
 """Training data from the model's own outcomes (R-Tuning style): what each question should teach.
 
 For each training question the model's greedy answer and K sampled answers (default 5)
-are graded by :func:`nescio.grading.grade`. :func:`assign_target` then picks the target:
+are graded by :func:`nescio.grading.grade` (questions whose target does not depend on the
+samples — unanswerable ones, answerable ones without gold answers — get the greedy answer
+only, kept as evidence). :func:`assign_target` then picks the target:
 
 =============  ==================================================  ====================================
 target type    when                                                target
@@ -259,7 +261,9 @@ def build_sft_data(
     ``limit``: at most that many questions (a deterministic, category-mixed subset).
     Returns (examples, dataset.json contents).
     """
-    from nescio.models.io import generate_resumable
+    from dataclasses import replace
+
+    from nescio.models.io import GenerationStore, generate_resumable
     from nescio.models.load import load_model
     from nescio.types import GenerationConfig
 
@@ -280,7 +284,18 @@ def build_sft_data(
         raise NescioError("no training questions")
     config = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, n_samples=n_samples,
                               temperature=temperature, seed=seed)
-    gens = generate_resumable(lm, questions, config, Path(out) / "generations", progress=progress)
+    # Samples decide the target only for answerable questions with gold answers; the others get
+    # the greedy answer alone (kept as evidence), which costs a fraction of K + 1 decodes.
+    sampled = GenerationStore(Path(out) / "generations")
+    have = {g.question.id: g for g in sampled.load()} if sampled.index_path.is_file() else {}
+    need = [q for q in questions if q.answerable and q.answers]
+    rest = [q for q in questions if not (q.answerable and q.answers) and q.id not in have]
+    by_id = {g.question.id: g for g in generate_resumable(lm, need, config, sampled, progress=progress)} if need else {}
+    if rest:
+        greedy = replace(config, n_samples=0)
+        by_id.update({g.question.id: g for g in generate_resumable(lm, rest, greedy, Path(out) / "generations-greedy",
+                                                                   progress=progress)})
+    gens = [by_id.get(q.id) or have[q.id] for q in questions]
     examples, skipped = examples_from_generations(gens, known_min_share=known_min_share,
                                                   uncertain_min_correct=uncertain_min_correct)
     check_trainable(examples, where=f"the data built from {', '.join(specs) or f'{len(questions)} questions'}")

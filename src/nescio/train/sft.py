@@ -190,9 +190,9 @@ def train_sft(
         )
     finally:
         hf_logging.set_verbosity(verbosity)
-    t_train = time.perf_counter()
+    t_train, cpu_train = time.perf_counter(), time.process_time()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    train_s = time.perf_counter() - t_train
+    train_s, cpu_s = time.perf_counter() - t_train, time.process_time() - cpu_train
     steps_done = trainer.state.global_step - resumed_from
     n_seen = steps_done * settings.batch_size * settings.grad_accum
     digest = save_adapter(trainer.model, out.adapter_dir)
@@ -214,6 +214,8 @@ def train_sft(
         curve=curve_from_log_history(trainer.state.log_history),
         timing={"train_s": round(train_s, 3), "steps": int(trainer.state.global_step), "steps_this_run": int(steps_done),
                 "examples_per_s": round(n_seen / train_s, 4) if train_s > 0 else None,
+                "cpu_s": round(cpu_s, 3), "examples_per_cpu_s": round(n_seen / cpu_s, 4) if cpu_s > 0 else None,
+                "examples_seen": int(n_seen),
                 "total_s": round(time.perf_counter() - t_start, 3)},
         resumed_from_step=resumed_from,
         device=device,
