@@ -60,7 +60,8 @@ def rates(gens) -> dict:
 
 def fit_h_neurons(lm, questions, store):
     from nescio.evaluate.run import generate_stored
-    from nescio.signals.features import load_probe, save_probe
+    from nescio.signals.features import save_probe
+    from nescio.signals.registry import load_probe
     from nescio.signals.neurons import HNeuronProbe
     from nescio.types import CaptureSpec, GenerationConfig
 

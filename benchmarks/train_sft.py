@@ -256,10 +256,15 @@ def stage_report(args, sets, res):
     res["sets_missing"] = missing  # sets whose generations did not finish in time (reported as missing)
     guards = {}
     for alpha in args.alphas:
-        guards[("raw", alpha)] = _fit_guard(raw_lm, raw, alpha)
-        guards[("sft", alpha)] = _fit_guard(sft_lm, sft, alpha)
-    res["guards"] = {f"{k}@{a}": {kk: g.fit_summary_.get(kk) for kk in ("certified", "threshold", "n_calibration")}
-                     for (k, a), g in guards.items() if isinstance(getattr(g, "fit_summary_", None), dict)}
+        for name, lm, gens in (("raw", raw_lm, raw), ("sft", sft_lm, sft)):
+            if "guard_train" in gens and "guard_calibration" in gens:  # else: generations not finished
+                guards[(name, alpha)] = _fit_guard(lm, gens, alpha)
+    def summary(g):
+        fs = getattr(g, "fit_summary_", None)
+        fs = fs.to_json() if hasattr(fs, "to_json") else (fs or {})
+        return {k: fs.get(k) for k in ("certified", "threshold", "n_train", "n_calibration", "tightest_alpha")}
+
+    res["guards"] = {f"{k}@{a}": summary(g) for (k, a), g in guards.items()}
     res["sets"] = {}
     for s in EVAL_SETS:
         if s not in sets or s in missing:
@@ -268,10 +273,12 @@ def stage_report(args, sets, res):
         raw_final = finals(raw[s])
         rows = {"raw": raw_final, "raw+honest": finals(honest[s])}
         for alpha in args.alphas:
-            rows[f"raw+guard@{alpha}"] = finals(raw[s], _actions(guards[("raw", alpha)], raw[s]))
+            if ("raw", alpha) in guards:
+                rows[f"raw+guard@{alpha}"] = finals(raw[s], _actions(guards[("raw", alpha)], raw[s]))
         rows["sft"] = finals(sft[s])
         for alpha in args.alphas:
-            rows[f"sft+guard@{alpha}"] = finals(sft[s], _actions(guards[("sft", alpha)], sft[s]))
+            if ("sft", alpha) in guards:
+                rows[f"sft+guard@{alpha}"] = finals(sft[s], _actions(guards[("sft", alpha)], sft[s]))
         res["sets"][s] = {"n": len(qs), "n_unanswerable": sum(not q.answerable for q in qs),
                           "rows": {k: row_metrics(v, raw_final, qs) for k, v in rows.items()}}
         res["sets"][s]["examples"] = [
@@ -307,7 +314,7 @@ def targets(res, args) -> dict:
                                                      "pooled": None if pooled is None else round(pooled, 4),
                                                      "n_raw_correct": tot, "met": pooled is not None and pooled >= 0.9}
     for alpha in args.alphas:
-        if b:
+        if b and f"raw+guard@{alpha}" in b and f"sft+guard@{alpha}" in b:
             r, s = b[f"raw+guard@{alpha}"]["kept"], b[f"sft+guard@{alpha}"]["kept"]
             out[f"builtin_sft_guard_beats_raw_guard_on_kept@{alpha}"] = {
                 "raw_guard": r, "sft_guard": s, "difference": None if r is None or s is None else round(s - r, 4),

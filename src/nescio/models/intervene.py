@@ -73,7 +73,7 @@ def _make_hook(factor: Any):
 
 def h_neuron_scaling(probe_dir: str, scale: float) -> NeuronScaling:
     """A :class:`NeuronScaling` of the H-Neurons of a saved :class:`HNeuronProbe` directory."""
-    from nescio.signals.features import load_probe
+    from nescio.signals.registry import load_probe
     from nescio.signals.neurons import HNeuronProbe
 
     probe = load_probe(probe_dir)
