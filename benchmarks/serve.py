@@ -58,7 +58,7 @@ def _questions(n: int):
 def part_fit(args, res: dict) -> dict:
     from nescio.data import builtin_questions
     from nescio.models import generate_resumable, load_model
-    from nescio.policy import adapters
+    from nescio.policy import grade_outcomes
     from nescio.policy.guard import Guard
 
     lm = load_model(MODEL)
@@ -69,10 +69,11 @@ def part_fit(args, res: dict) -> dict:
     gens = generate_resumable(lm, qs, guard.generation_config(model=lm), RUNS / "fit-generations")
     train = [g for g in gens if g.question.split == "train"]
     cal = [g for g in gens if g.question.split == "calibration"]
-    guard.fit_generations(lm, train, adapters.grade_outcomes(train), cal, adapters.grade_outcomes(cal))
+    guard.fit(train, grade_outcomes(train), cal, grade_outcomes(cal), model_id=lm.model_id, model_spec=lm.spec)
     guard.save(gdir)
     return {"guard_dir": str(gdir.relative_to(ROOT)), "n_train": len(train), "n_calibration": len(cal),
-            "fit_summary": guard.fit_summary_, "wall_s": round(time.perf_counter() - t, 1), "load_avg_1m": _load()}
+            "fit_summary": guard.fit_summary_.to_json(), "wall_s": round(time.perf_counter() - t, 1),
+            "load_avg_1m": _load()}
 
 
 def part_plain(args, res: dict) -> dict:
@@ -295,6 +296,14 @@ def _targets(res: dict) -> dict:
     return t
 
 
+def _commit() -> str | None:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 PARTS = {"fit": part_fit, "plain": part_plain, "serve": part_serve}
 
 
@@ -314,7 +323,7 @@ def main() -> None:
         print(f"running {name} …", flush=True)
         res[name] = PARTS[name](args, res)
         res["targets"] = _targets(res)
-        res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
+        res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "git_commit": _commit(),
                           "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
                           "note": "2-core machine shared with other sessions: absolute seconds are inflated; "
                                   "load_avg_1m is recorded per part"}
