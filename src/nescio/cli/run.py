@@ -107,6 +107,7 @@ def register(app: typer.Typer) -> None:
         """Answer one question through a fitted guard, or say "I don't know", and explain why."""
         from rich.console import Console
 
+        from nescio.cli.rag import rag_settings
         from nescio.policy.default import ask_default
 
         console = Console()
