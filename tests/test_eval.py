@@ -105,6 +105,13 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     assert g["answered"] + g["abstained"] + g["hedged"] == pytest.approx(1.0, abs=1e-5)
     assert raw["correct"] == pytest.approx((outcomes == "correct").mean(), abs=1e-6)
     assert (g["alpha"], g["delta"]) == (0.3, 0.2)
+    # uncertified at the requested α: the tightest level the guard did certify is reported beside it
+    finite = [float(a) for a, t in saved["guard"]["certified_levels"].items() if t != "inf"]
+    if not saved["guard"]["certified"] and finite:
+        assert saved["at_tightest_level"]["alpha"] == min(finite)
+        assert 0.0 <= saved["at_tightest_level"]["answered"] <= 1.0
+    else:
+        assert "at_tightest_level" not in saved
     # the answer threshold is the one certified: every answered row clears it, no abstained-by-score row does
     thr = saved["guard"]["threshold"]
     scores = np.array([r["score"] for r in records])
@@ -189,3 +196,18 @@ def test_questions_the_guard_was_fitted_on_are_not_evaluated(tmp_path):
         train, cal, test = question_sets(f"jsonl:{tmp_path / 'bench.jsonl'}", f"jsonl:{tmp_path / 'fit.jsonl'}")
     assert len(train) + len(cal) == 20
     assert sorted(q.text for q in test) == sorted(r["question"] for r in other)
+
+
+def test_summary_names_the_tightest_certified_level_when_alpha_is_not_certified(capsys):
+    from nescio.cli.run import _summary
+
+    tally = {"correct": 0.0, "hallucinated": 0.0, "abstained": 0.7, "hedged": 0.3, "realised_risk": None,
+             "kept": 0.0, "risk": 0.75, "alpha": 0.1, "delta": 0.1}
+    results = {"bench": "builtin", "n": 304, "model": "m", "raw": tally, "guarded": tally, "targets": {},
+               "detector": {"auroc": 0.93}, "timing": {"total_s": 1.0},
+               "guard": {"certified": False, "n_calibration": 301},
+               "at_tightest_level": {"alpha": 0.2, "answered": 0.3, "realised_risk": 0.18, "kept": 0.58}}
+    _summary(results, "runs/x")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "tightest level this guard certifies is α = 0.2" in out
+    assert "30.0% of the questions plainly, with realised risk 18.0%, and keeps 58.0%" in out

@@ -56,6 +56,13 @@ def _summary(results: dict, out: str) -> None:
                 "guard only hedges or abstains. Try a larger --alpha or more calibration data; the report's "
                 "risk–coverage curves show what each α would cost.[/]"
             )
+            if (tl := r.get("at_tightest_level")) is not None:
+                console.print(
+                    f"[yellow]  the tightest level this guard certifies is α = {tl['alpha']:g}: there it answers "
+                    f"{pct(tl['answered'])} of the questions plainly, with realised risk {pct(tl['realised_risk'])}, "
+                    f"and keeps {pct(tl['kept'])} of the raw correct answers (fit with --alpha {tl['alpha']:g} "
+                    "to use it).[/]"
+                )
     console.print(f"report: [bold]{out}/report.html[/]  results: {out}/results.json  "
                   f"({results['timing']['total_s']:.0f} s)")
 

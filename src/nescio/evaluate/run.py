@@ -267,6 +267,14 @@ def _evaluate_one(
         t_["unanswerable_abstained"] = (~shown_[~answerable]).mean() if (~answerable).any() else None
         t_["known_fact_correct_kept"] = ((acts == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1)
         results["operating_points"][name] = t_
+    # nothing certified at the requested α: what the same guard gives at the tightest level it did
+    # certify (a diagnostic; choosing α after seeing this voids the guarantee at the requested α)
+    if not guard.fit_summary_.certified:
+        levels = sorted(a for a, t in guard.certified_levels().items() if np.isfinite(t))
+        if levels:
+            d_star = guard.decide(te_g, alpha=levels[0])
+            results["at_tightest_level"] = tally(d_star.action_array(), outcomes) | {
+                "alpha": levels[0], "tightest_alpha": guard.tightest_alpha_}
     results["targets"]["unanswerable_not_answered_hedges_count_as_abstained"] = (
         (actions[~answerable] != ANSWER) | (outcomes[~answerable] == Outcome.ABSTAINED)
     ).mean() if (~answerable).any() else None
