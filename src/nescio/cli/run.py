@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP
+from nescio.models.embedded import DEFAULT_MODEL
 
 
 def _summary(results: dict, out: str) -> None:
@@ -70,7 +71,7 @@ def _summary(results: dict, out: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_cmd(
-        model: str = typer.Option("smollm2-135m-instruct", help="Model: embedded name, HF dir, GGUF path or hub id."),
+        model: str = typer.Option(DEFAULT_MODEL, help="Model: embedded name, HF dir, GGUF path or hub id."),
         bench: str = typer.Option("builtin", help="Questions to evaluate on (builtin, jsonl:PATH, triviaqa:PATH, ...)."),
         out: str = typer.Option("runs/eval", help="Output directory (reruns resume generation from it)."),
         train_bench: Optional[str] = typer.Option(None, help="Fit the guard on this set; evaluate on all of --bench."),
@@ -105,7 +106,7 @@ def register(app: typer.Typer) -> None:
     def ask_cmd(
         question: str = typer.Argument(..., help="The question to answer."),
         guard: Optional[str] = typer.Option(None, help="A guard directory saved by Guard.save or nescio eval (…/guard)."),
-        model: str = typer.Option("smollm2-135m-instruct", help="Model the guard belongs to."),
+        model: str = typer.Option(DEFAULT_MODEL, help="Model the guard belongs to."),
         rag: Optional[str] = typer.Option(None, help=RAG_HELP + " Best with a guard from `nescio eval --rag`."),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         no_evidence: str = typer.Option("abstain", help=NO_EVIDENCE_HELP),

@@ -6,12 +6,13 @@ import os
 from typing import Optional
 
 import typer
+from nescio.models.embedded import DEFAULT_MODEL
 
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
-        model: str = typer.Option("smollm2-135m-instruct", help="Embedded name, HF dir, GGUF path or hub id."),
+        model: str = typer.Option(DEFAULT_MODEL, help="Embedded name, HF dir, GGUF path or hub id."),
         guard: Optional[str] = typer.Option(None, help="Guard directory fitted for this model (…/guard); "
                                                        "without it the raw model is served."),
         host: str = typer.Option("127.0.0.1", help="Address to bind (default: this machine only)."),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from nescio.models.embedded import DEFAULT_MODEL
 
 app = typer.Typer(no_args_is_help=True, help="Teach the model itself to say 'I don't know' (fine-tuning, RL).")
 
 
 @app.command("data")
 def data_cmd(
-    model: str = typer.Option("smollm2-135m-instruct", help="Model whose own answers decide the targets."),
+    model: str = typer.Option(DEFAULT_MODEL, help="Model whose own answers decide the targets."),
     train_bench: list[str] = typer.Option(["builtin:train"], help="Question set(s), repeatable: builtin:train, nec:PATH, ..."),
     out: str = typer.Option("runs/idk/data", help="Dataset directory (sft.jsonl + dataset.json); a rerun resumes."),
     samples: int = typer.Option(5, help="Sampled answers per question besides the greedy one (K)."),
@@ -28,7 +29,7 @@ def data_cmd(
 
 @app.command("sft")
 def sft_cmd(
-    model: str = typer.Option("smollm2-135m-instruct", help="Base model: embedded name, HF dir, GGUF path or hub id."),
+    model: str = typer.Option(DEFAULT_MODEL, help="Base model: embedded name, HF dir, GGUF path or hub id."),
     out: str = typer.Option("runs/idk", help="Output: adapter/, merged/, train.json, checkpoints/; a rerun resumes."),
     data: Optional[str] = typer.Option(None, help="A dataset from `nescio train data`; default: build one in OUT/data."),
     train_bench: list[str] = typer.Option(["builtin:train"], help="Question set(s) for the data when --data is not given."),

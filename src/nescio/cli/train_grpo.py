@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from nescio.models.embedded import DEFAULT_MODEL
 
 
 def grpo_cmd(
-    model: str = typer.Option("smollm2-135m-instruct", help="Start model: embedded name, HF dir, GGUF, hub id, "
+    model: str = typer.Option(DEFAULT_MODEL, help="Start model: embedded name, HF dir, GGUF, hub id, "
                                                              "or an SFT output directory (its merged model)."),
     out: str = typer.Option("runs/grpo", help="Output: adapter/, merged/, train.json, checkpoints/; a rerun resumes."),
     reward: str = typer.Option("shaped", help="binary | shaped | confidence_target; parameters as NAME:k=v,... "

@@ -24,6 +24,7 @@ from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level
 from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
 from nescio.types import NescioError, Outcome, Question
+from nescio.models.embedded import DEFAULT_MODEL
 
 RESULTS_SCHEMA = "nescio.results/1"
 
@@ -282,7 +283,7 @@ def _evaluate_one(
 
 
 def evaluate(
-    model="smollm2-135m-instruct",
+    model=DEFAULT_MODEL,
     bench: str = "builtin",
     out: str | Path = "runs/eval",
     *,

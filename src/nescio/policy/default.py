@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nescio.policy.guard import Guard
 from nescio.types import Decision, NescioError
+from nescio.models.embedded import DEFAULT_MODEL
 
 
 def default_guard_dir(model_id: str) -> Path:
@@ -16,7 +17,7 @@ def default_guard_dir(model_id: str) -> Path:
     return cache_root() / "guards" / hashlib.sha256(model_id.encode()).hexdigest()[:16]
 
 
-def default_guard(model="smollm2-135m-instruct", guard_dir: str | Path | None = None, *, console=None) -> Guard:
+def default_guard(model=DEFAULT_MODEL, guard_dir: str | Path | None = None, *, console=None) -> Guard:
     """A fitted guard for ``model`` (LoadedModel or spec): from ``guard_dir`` when given, else
     the cached default (fitted on the built-in train/calibration splits on first use, then saved)."""
     from nescio.data import builtin_questions
@@ -44,7 +45,7 @@ def default_guard(model="smollm2-135m-instruct", guard_dir: str | Path | None = 
     return guard
 
 
-def ask_default(question: str, model: str = "smollm2-135m-instruct", guard_dir: str | Path | None = None, *,
+def ask_default(question: str, model: str = DEFAULT_MODEL, guard_dir: str | Path | None = None, *,
                 console=None) -> Decision:
     """``nescio ask``: one question through ``guard_dir`` (or the cached default guard) with ``model``."""
     from nescio.policy.answering import ask, ensure_model
