@@ -300,3 +300,12 @@ def test_cli_index_builds_adds_and_reports_bad_files(tmp_path):
     (tmp_path / "bad.jsonl").write_text("{not json}\n", encoding="utf-8")
     r = runner.invoke(app, ["index", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "idx2")])
     assert isinstance(r.exception, NescioError) and "bad.jsonl: line 1" in str(r.exception)
+
+
+def test_rag_modules_import_first_without_a_cycle():
+    import subprocess
+    import sys
+
+    for mod in ("nescio.rag.signals", "nescio.rag.answer", "nescio.signals.retrieval"):
+        code = f"import {mod}; from nescio.signals import list_signals; assert 'rag_support_lexical' in list_signals()"
+        subprocess.run([sys.executable, "-c", code], check=True)

@@ -23,8 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from nescio.rag import signals as retrieval
-from nescio.signals import entity, logits, neurons, probes, reflexive, sampling
+from nescio.signals import entity, logits, neurons, probes, reflexive, retrieval, sampling
 from nescio.signals.features import PROBE_SCHEMA_VERSION
 from nescio.signals.spec import FAMILIES, SignalInfo, SignalNeeds
 from nescio.types import CaptureSpec, Generation, NescioError, Outcome, SignalTable
