@@ -223,7 +223,7 @@ def test_every_fitted_signal_declares_how_it_is_built():
 def test_guard_parts_params_round_trip(cls_path):
     import importlib
 
-    from nescio.policy.base import from_params
+    from nescio.params import from_params
 
     mod, name = cls_path.rsplit(".", 1)
     cls = getattr(importlib.import_module(mod), name)

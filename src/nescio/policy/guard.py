@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from nescio.artifacts import damaged, read_artifact, write_artifact
-from nescio.policy.base import Params, from_params
+from nescio.params import Params, from_params
 from nescio.policy.detector import Detector
 from nescio.policy.precheck import PRECHECK_SIGNAL, PreCheck, PrecheckResult
 from nescio.policy.risk import ALPHA_LEVELS, RiskPolicy, check_level

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.policy.base import Params
+from nescio.params import Params
 from nescio.policy.risk import RiskController, check_level
 from nescio.policy.signalset import SignalSet
 from nescio.types import Generation, NescioError

@@ -28,7 +28,7 @@ import functools
 
 import numpy as np
 
-from nescio.policy.base import Params
+from nescio.params import Params
 from nescio.types import NescioError
 
 DEFAULT_GRID = np.round(np.linspace(1.0, 0.0, 401), 6)

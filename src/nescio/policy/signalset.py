@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from nescio.policy.base import Params, _plain
+from nescio.params import Params, _plain
 from nescio.types import Generation, NescioError
 
 FAST_SEARCH = {"C_grid": (0.01, 0.1), "cv": 3}
@@ -175,7 +175,7 @@ class SignalSet(Params):
     @classmethod
     def load(cls, directory: str | Path, spec: dict) -> SignalSet:
         """Rebuild from :meth:`save`'s spec and the estimators under ``directory``."""
-        from nescio.policy.base import from_params
+        from nescio.params import from_params
         from nescio.signals import load_probe
 
         directory = Path(directory)

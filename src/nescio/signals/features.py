@@ -22,7 +22,6 @@ bit-identical scores.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from nescio.artifacts import write_artifact
+from nescio.params import Params
 from nescio.types import Generation, NescioError, activation_key
 
 PROBE_SCHEMA_VERSION = 1
@@ -144,7 +144,7 @@ def linear_probability(X: np.ndarray, mean, scale, coef, intercept) -> np.ndarra
 # ------------------------------------------------------------------ estimator contract and saving
 
 
-class ProbeBase:
+class ProbeBase(Params):
     """scikit-learn's estimator contract for fitted signals.
 
     ``__init__`` only stores its arguments; :meth:`get_params` reads them from the
@@ -153,23 +153,6 @@ class ProbeBase:
     Subclasses implement ``_get_state() -> (arrays, state)`` and ``_set_state(arrays, state)``
     for :func:`save_probe` / ``nescio.signals.load_probe``.
     """
-
-    @classmethod
-    def _param_names(cls) -> tuple[str, ...]:
-        sig = inspect.signature(cls.__init__)
-        return tuple(n for n, p in sig.parameters.items() if n != "self" and p.kind is not p.VAR_KEYWORD)
-
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor arguments (tuples as lists, so the dict is JSON-able)."""
-        return {n: (list(v) if isinstance(v, tuple) else v) for n, v in ((n, getattr(self, n)) for n in self._param_names())}
-
-    def set_params(self, **params):
-        bad = [k for k in params if k not in self._param_names()]
-        if bad:
-            raise NescioError(f"{type(self).__name__} has no parameter {bad[0]!r}; accepted: {', '.join(self._param_names())}")
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_train_"):
@@ -204,9 +187,6 @@ class ProbeBase:
             risk[idx[va]] = est.predict_risk([gens[i] for i in idx[va]])
         return risk
 
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
 
 def save_probe(probe, directory: str | os.PathLike, *, signal: str | None = None, signal_args: dict | None = None) -> Path:

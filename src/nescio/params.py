@@ -1,4 +1,5 @@
-"""scikit-learn's estimator contract for the guard's parts (parameters read from ``__init__``)."""
+"""scikit-learn's estimator contract, shared by the guard's parts and the fitted signals
+(parameters read from ``__init__``). A leaf module: it imports nothing of nescio but types."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ class Params:
     @classmethod
     def _param_names(cls) -> tuple[str, ...]:
         sig = inspect.signature(cls.__init__)
-        return tuple(n for n, p in sig.parameters.items() if n != "self" and p.kind is p.POSITIONAL_OR_KEYWORD)
+        return tuple(n for n, p in sig.parameters.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
     def get_params(self, deep: bool = True) -> dict:
         """Constructor arguments (tuples become lists so the dict is JSON-able)."""
