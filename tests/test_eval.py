@@ -110,6 +110,7 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     if not saved["guard"]["certified"] and finite:
         assert saved["at_tightest_level"]["alpha"] == min(finite)
         assert 0.0 <= saved["at_tightest_level"]["answered"] <= 1.0
+        assert f"tightest level this guard certifies is α = {min(finite):g}" in (out / "report.html").read_text()
     else:
         assert "at_tightest_level" not in saved
     # the answer threshold is the one certified: every answered row clears it, no abstained-by-score row does

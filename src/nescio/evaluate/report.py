@@ -232,6 +232,13 @@ def write_report(runs: list[tuple[dict, list[dict]]], path: str | Path, main_sig
         "<h2>Before / after</h2>",
         _headline(runs),
     ]
+    for r, _ in runs:  # nothing certified at α: what the guard certifies at its tightest level
+        if (tl := r.get("at_tightest_level")) is not None:
+            parts.append(
+                f"<p class=note><b>{html.escape(str(r['model']))}</b>: nothing could be certified at α = {g['alpha']}. "
+                f"The tightest level this guard certifies is α = {tl['alpha']:g}: there it answers "
+                f"{100 * tl['answered']:.1f}% of the questions plainly, with realised risk "
+                f"{_pct(tl['realised_risk'])}, and keeps {_pct(tl['kept'])} of the raw correct answers.</p>")
     if any(r.get("training") for r, _ in runs):  # a model made by `nescio train`: its data, settings, loss
         from nescio.train.report import training_html
 
