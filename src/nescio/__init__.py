@@ -7,8 +7,8 @@ name that needs them, so ``import nescio`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nescio.lazy import lazy_getattr
+
 
 from nescio.types import (
     SCHEMA_VERSION,
@@ -63,7 +63,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nescio' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

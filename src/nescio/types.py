@@ -23,7 +23,24 @@ class NescioError(Exception):
     """A user-facing error: the CLI prints its message on one line, no traceback."""
 
 
-class Outcome(str, enum.Enum):
+class _ValueEnum(str, enum.Enum):
+    """A str-enum whose ``str()`` is its value (numpy turns an enum scalar into ``str(member)``),
+    with :meth:`coerce` turning a misspelt value into a NescioError instead of an empty mask."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def coerce(cls, value: object):
+        """``value`` as a member (a member or its string value); anything else is a NescioError."""
+        try:
+            return value if isinstance(value, cls) else cls(value)
+        except ValueError:
+            raise NescioError(f"unknown {cls.__name__.lower()} {value!r}; accepted: "
+                              f"{', '.join(m.value for m in cls)}") from None
+
+
+class Outcome(_ValueEnum):
     """How a generation is graded.
 
     CORRECT: matches a gold alias. ABSTAINED: declines, says it does not know, or (for a
@@ -38,19 +55,8 @@ class Outcome(str, enum.Enum):
     HALLUCINATED = "hallucinated"
     ABSTAINED = "abstained"
 
-    def __str__(self) -> str:  # the value, as StrEnum: numpy turns an enum scalar into str(member)
-        return self.value
 
-    @classmethod
-    def coerce(cls, value: object) -> Outcome:
-        """``value`` as an Outcome (an Outcome or its string value); anything else is a NescioError."""
-        try:
-            return value if isinstance(value, cls) else cls(value)
-        except ValueError:
-            raise NescioError(f"unknown outcome {value!r}; accepted: {', '.join(o.value for o in cls)}") from None
-
-
-class Action(str, enum.Enum):
+class Action(_ValueEnum):
     """What the guard does with a question.
 
     ANSWER: show the model's answer. HEDGE: show it with an explicit uncertainty statement
@@ -61,17 +67,6 @@ class Action(str, enum.Enum):
     ANSWER = "answer"
     HEDGE = "hedge"
     ABSTAIN = "abstain"
-
-    def __str__(self) -> str:  # the value, as StrEnum: numpy turns an enum scalar into str(member)
-        return self.value
-
-    @classmethod
-    def coerce(cls, value: object) -> Action:
-        """``value`` as an Action (an Action or its string value); anything else is a NescioError."""
-        try:
-            return value if isinstance(value, cls) else cls(value)
-        except ValueError:
-            raise NescioError(f"unknown action {value!r}; accepted: {', '.join(a.value for a in cls)}") from None
 
 
 # Question categories used by the built-in benchmark. Known-fact categories start with
@@ -344,7 +339,6 @@ class SignalTable:
         if missing:
             raise NescioError(f"signal {missing[0]!r} not in table; have: {', '.join(sorted(self.values))}")
         return np.column_stack([np.asarray(self.values[n], dtype=float) for n in names])
-
 
 
 @dataclass(frozen=True)

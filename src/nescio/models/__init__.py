@@ -6,8 +6,8 @@ so importing this package stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nescio.lazy import lazy_getattr
+
 
 from nescio.models.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 
@@ -40,7 +40,4 @@ _LAZY = {
 __all__ = ["DEFAULT_MODEL", "EMBEDDED_MODELS", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nescio.models' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

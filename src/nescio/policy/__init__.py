@@ -13,8 +13,8 @@ The guard is a composition of scikit-learn-style estimators and holds no model:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nescio.lazy import lazy_getattr
+
 
 _LAZY = {
     "Guard": "nescio.policy.guard",
@@ -41,7 +41,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nescio.policy' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

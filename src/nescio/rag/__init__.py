@@ -12,8 +12,8 @@ Heavy libraries (bm25s, sentence-transformers, torch) are imported inside functi
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nescio.lazy import lazy_getattr
+
 
 _LAZY = {
     "Passage": "nescio.rag.corpus",
@@ -32,7 +32,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nescio.rag' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -5,8 +5,8 @@ FastAPI and uvicorn are imported only when a server is built. See docs/serve.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nescio.lazy import lazy_getattr
+
 
 _LAZY = {
     "ServeConfig": "nescio.serve.app",
@@ -18,7 +18,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nescio.serve' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

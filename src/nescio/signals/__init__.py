@@ -19,8 +19,8 @@ inside the functions that use them.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nescio.lazy import lazy_getattr
+
 
 from nescio.signals.registry import (
     LABEL_RECIPES,
@@ -69,7 +69,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nescio.signals' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

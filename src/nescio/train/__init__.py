@@ -11,8 +11,8 @@ Heavy libraries (torch, transformers, peft, trl) are imported inside the functio
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from nescio.lazy import lazy_getattr
+
 
 _LAZY = {
     "TrainOutput": "nescio.train.output",
@@ -26,7 +26,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nescio.train' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
