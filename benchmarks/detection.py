@@ -25,7 +25,6 @@ import json
 import random
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +39,12 @@ def cached_generate(lm, questions, config, cache_dir: Path, *, chunk: int = 32, 
     """Generate in chunks saved with nescio.models.save_generations; reuse saved chunks.
     Returns (generations, seconds of generation per question measured when they were made)."""
     from nescio.models import generate, load_generations, save_generations
+    from nescio.models.io import config_to_dict
     from nescio.types import RunInfo
 
-    key = hashlib.sha256(json.dumps([lm.model_id, asdict(config)], default=str, sort_keys=True).encode()).hexdigest()[:12]
+    # config_to_dict leaves out options at their off value (neuron_scaling=None), so caches made
+    # before such an option existed keep their key
+    key = hashlib.sha256(json.dumps([lm.model_id, config_to_dict(config)], default=str, sort_keys=True).encode()).hexdigest()[:12]
     base = cache_dir / key
     out, seconds = [], 0.0
     from rich.progress import Progress

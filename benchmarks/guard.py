@@ -33,10 +33,12 @@ SHIFT_SETS = {
 }
 
 
-def _summary(res: dict) -> dict:
+def _summary(res) -> dict:
+    """The parts of an EvalResult this benchmark keeps, as JSON."""
     keep = ("model", "bench", "train_bench", "n", "n_train", "n_calibration", "raw", "guarded", "guard", "detector",
             "precheck", "targets", "operating_points", "confidence_target", "per_category", "signals", "timing", "cost")
-    return {k: res[k] for k in keep if k in res}
+    j = res.to_json()
+    return {k: j[k] for k in keep if k in j}
 
 
 def part_builtin(args) -> dict:
@@ -46,29 +48,29 @@ def part_builtin(args) -> dict:
     res = evaluate(args.model, "builtin", RUNS / "builtin", alpha=0.1, delta=0.1, limit=args.limit,
                    generations_dir=RUNS / "generations")
     wall = time.perf_counter() - t
-    g, tg = res["guarded"], res["targets"]
+    g, tg = res.guarded, res.targets
     demo_wall, demo_note = wall, "this run, generation included"
-    if res["timing"]["generation_s"] < 0.5 * wall or res["timing"]["generation_s"] < 60:
+    if res.timing.generation_s < 0.5 * wall or res.timing.generation_s < 60:
         prev = args.previous.get("targets_builtin", {}).get("demo_equivalent_wall_s_le_900", {})
         demo_wall, demo_note = prev.get("value"), prev.get("note", "earlier run with generation (generations reused now)")
     sweep = {}
     for a in (0.05, 0.1, 0.15, 0.2, 0.3):  # the trade-off: same generations, same splits, other α
         r = res if a == 0.1 else evaluate(args.model, "builtin", RUNS / f"builtin-alpha{a}", alpha=a, delta=0.1,
                                           limit=args.limit, generations_dir=RUNS / "generations", progress=False)
-        sweep[str(a)] = {k: r["guarded"][k] for k in ("answered", "hedged", "realised_risk", "kept", "kept_incl_hedged")} | {
-            "certified": r["guard"]["certified"], "threshold": r["guard"]["threshold"],
-            "unanswerable_abstained": r["targets"]["unanswerable_abstained"]}
+        sweep[str(a)] = {k: getattr(r.guarded, k) for k in ("answered", "hedged", "realised_risk", "kept", "kept_incl_hedged")} | {
+            "certified": r.guard.summary.certified, "threshold": r.guard.to_json()["threshold"],
+            "unanswerable_abstained": r.targets.unanswerable_abstained}
     return {
         "builtin": _summary(res) | {"wall_s": wall},
         "alpha_sweep_builtin": sweep,
         "targets_builtin": {
-            "realised_risk_le_alpha": {"value": g["realised_risk"], "target": 0.1,
-                                       "met": "vacuous: nothing answered" if g["realised_risk"] is None else g["realised_risk"] <= 0.1},
-            "kept_ge_0.70": {"value": g["kept"], "target": 0.7, "met": (g["kept"] or 0) >= 0.7},
-            "unanswerable_abstained_ge_0.95": {"value": tg["unanswerable_abstained"], "target": 0.95,
-                                               "met": (tg["unanswerable_abstained"] or 0) >= 0.95},
-            "known_fact_correct_kept_ge_0.90": {"value": tg["known_fact_correct_kept"], "target": 0.9,
-                                                "met": (tg["known_fact_correct_kept"] or 0) >= 0.9},
+            "realised_risk_le_alpha": {"value": g.realised_risk, "target": 0.1,
+                                       "met": "vacuous: nothing answered" if g.realised_risk is None else g.realised_risk <= 0.1},
+            "kept_ge_0.70": {"value": g.kept, "target": 0.7, "met": (g.kept or 0) >= 0.7},
+            "unanswerable_abstained_ge_0.95": {"value": tg.unanswerable_abstained, "target": 0.95,
+                                               "met": (tg.unanswerable_abstained or 0) >= 0.95},
+            "known_fact_correct_kept_ge_0.90": {"value": tg.known_fact_correct_kept, "target": 0.9,
+                                                "met": (tg.known_fact_correct_kept or 0) >= 0.9},
             "demo_equivalent_wall_s_le_900": {"value": demo_wall, "target": 900, "note": demo_note,
                                               "met": demo_wall is not None and demo_wall <= 900},
         },
@@ -85,9 +87,8 @@ def part_shift(args) -> dict:
             continue
         res = evaluate(args.model, f"{fmt}:{path}", RUNS / name, train_bench="builtin", alpha=0.1, delta=0.1,
                        eval_limit=args.shift_limit, generations_dir=RUNS / "generations")
-        g = res["guarded"]
-        out[name] = _summary(res) | {"guarantee_held": "vacuous: nothing answered" if g["realised_risk"] is None
-                                     else g["realised_risk"] <= 0.1}
+        rr = res.guarded.realised_risk
+        out[name] = _summary(res) | {"guarantee_held": "vacuous: nothing answered" if rr is None else rr <= 0.1}
     return {"shift": out}
 
 

@@ -14,6 +14,7 @@ import pytest
 from nescio.types import NescioError, Question
 
 NESCIO = str(Path(sys.executable).parent / "nescio")
+DATA = Path(__file__).parent / "data" / "eval_v1"  # written by the pre-typed evaluate(); see make_fixture.py
 CHEAP = ["sequence_nll", "mean_token_nll", "max_token_entropy", "one_minus_first_token_margin"]
 
 
@@ -69,7 +70,8 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     from nescio.evaluate import evaluate
     from nescio.evaluate import metrics
     from nescio.evaluate import run as run_mod
-    from nescio.types import Outcome
+    from nescio.evaluate.result import EvalResult, read_decisions
+    from nescio.types import Action, Outcome
 
     rng = np.random.default_rng(0)
 
@@ -90,7 +92,11 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     res = evaluate(tiny, f"jsonl:{bench}", out, alpha=0.3, delta=0.2, signals=CHEAP, max_new_tokens=6, progress=False,
                    compare=tiny_model("qwen2"))
     saved = json.loads((out / "results.json").read_text())
-    assert saved["n"] == res["n"] > 0
+    assert saved["n"] == res.n > 0
+    # the returned record is what was written, and reads back equal (enums inside, strings in the file)
+    assert saved == res.to_json() and EvalResult.read(out / "results.json") == res
+    assert read_decisions(out / "tiny-llama" / "decisions.jsonl") == res.records and len(res.records) == res.n
+    assert {r.outcome for r in res.records} <= set(Outcome) and {r.action for r in res.records} <= set(Action)
     records = [json.loads(line) for line in (out / "tiny-llama" / "decisions.jsonl").read_text().splitlines()]
     assert len(records) == saved["n"] and saved["n"] + saved["n_train"] + saved["n_calibration"] == 90
     actions = np.array([r["action"] for r in records], dtype=object)
@@ -200,15 +206,17 @@ def test_questions_the_guard_was_fitted_on_are_not_evaluated(tmp_path):
 
 
 def test_summary_names_the_tightest_certified_level_when_alpha_is_not_certified(capsys):
-    from nescio.cli.run import _summary
+    from dataclasses import replace
 
-    tally = {"correct": 0.0, "hallucinated": 0.0, "abstained": 0.7, "hedged": 0.3, "realised_risk": None,
-             "kept": 0.0, "risk": 0.75, "alpha": 0.1, "delta": 0.1}
-    results = {"bench": "builtin", "n": 304, "model": "m", "raw": tally, "guarded": tally, "targets": {},
-               "detector": {"auroc": 0.93}, "timing": {"total_s": 1.0},
-               "guard": {"certified": False, "n_calibration": 301},
-               "at_tightest_level": {"alpha": 0.2, "answered": 0.3, "realised_risk": 0.18, "kept": 0.58}}
-    _summary(results, "runs/x")
+    from nescio.cli.run import _summary
+    from nescio.evaluate.result import EvalResult, TightestLevel
+
+    base = EvalResult.read(DATA / "results_smollm2_builtin.json")  # nothing certified at α = 0.1 (a real run)
+    assert not base.guard.summary.certified
+    tally = {k: v for k, v in base.guarded.to_json().items() if k != "delta"}
+    tl = TightestLevel(**(tally | {"answered": 0.3, "realised_risk": 0.18, "kept": 0.58, "alpha": 0.2}), tightest_alpha=0.2)
+    _summary(replace(base, at_tightest_level=tl), "runs/x")
     out = " ".join(capsys.readouterr().out.split())
+    assert "no answer threshold could be certified at α = 0.1 (δ = 0.1) on 301 calibration questions" in out
     assert "tightest level this guard certifies is α = 0.2" in out
     assert "30.0% of the questions plainly, with realised risk 18.0%, and keeps 58.0%" in out

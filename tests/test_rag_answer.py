@@ -49,7 +49,7 @@ def test_eval_with_rag_answers_from_passages_and_fits_the_guard_on_retrieval_sig
     idx, _ = rag_env
     res = evaluate(tiny, f"jsonl:{bench}", tmp_path / "run", alpha=0.3, delta=0.2, signals=CHEAP, max_new_tokens=4,
                    progress=False, precheck=False, rag=RagSettings(str(idx)))
-    assert set(res["signals"]) == set(CHEAP)
+    assert set(res.signals) == set(CHEAP) and set(res.guard.signals) == set(CHEAP)
     stores = list((tmp_path / "run" / "generations").glob("rag-*/tiny-llama/*"))
     assert stores, "RAG generations are stored apart from closed-book ones"
     gens, _ = load_generations(stores[0])

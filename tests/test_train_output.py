@@ -152,6 +152,6 @@ def test_training_summary_for_eval_report(tmp_path):
                                timing={"train_s": 10.0, "examples_per_s": 1.6}))
     t = training_for(str(out.merged_dir))
     assert t["model_id"] == "tiny:x+lora-sha256:ab" and [c["loss"] for c in t["loss_curve"]] == [2.0, 1.0]
-    page = training_html({"training": t})
+    page = training_html(t)
     assert "10.0 s (1.6 examples/s" in page and "data:image/png;base64" in page
     assert training_for(str(tmp_path)) is None and training_for("smollm2-135m-instruct") is None

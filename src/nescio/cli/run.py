@@ -2,37 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP
 from nescio.models.embedded import DEFAULT_MODEL
 
+if TYPE_CHECKING:
+    from nescio.evaluate.result import EvalResult
 
-def _summary(results: dict, out: str) -> None:
+
+def _summary(results: EvalResult, out: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    runs = [results] + list((results.get("compare") or {}).values())
-    table = Table(title=f"nescio eval: {results['bench']} (n = {results['n']}), α = {results['guarded']['alpha']}, "
-                        f"δ = {results['guarded']['delta']}")
+    runs = results.runs
+    table = Table(title=f"nescio eval: {results.bench} (n = {results.n}), α = {results.guarded.alpha}, "
+                        f"δ = {results.guarded.delta}")
     table.add_column("")
     for r in runs:
-        table.add_column(f"{r['model']}\nraw", justify="right")
+        table.add_column(f"{r.model}\nraw", justify="right")
         table.add_column("guarded", justify="right")
 
     def pct(x):
         return "–" if x is None else f"{100 * x:.1f}%"
 
     rows = [
-        ("correct", lambda r: (r["raw"]["correct"], r["guarded"]["correct"])),
-        ("hallucinated", lambda r: (r["raw"]["hallucinated"], r["guarded"]["hallucinated"])),
-        ("abstained", lambda r: (r["raw"]["abstained"], r["guarded"]["abstained"])),
-        ("hedged", lambda r: (0.0, r["guarded"]["hedged"])),
-        ("hallucination rate among answered", lambda r: (r["raw"]["risk"], r["guarded"]["realised_risk"])),
-        ("kept (raw correct still given)", lambda r: (1.0, r["guarded"]["kept"])),
+        ("correct", lambda r: (r.raw.correct, r.guarded.correct)),
+        ("hallucinated", lambda r: (r.raw.hallucinated, r.guarded.hallucinated)),
+        ("abstained", lambda r: (r.raw.abstained, r.guarded.abstained)),
+        ("hedged", lambda r: (0.0, r.guarded.hedged)),
+        ("hallucination rate among answered", lambda r: (r.raw.risk, r.guarded.realised_risk)),
+        ("kept (raw correct still given)", lambda r: (1.0, r.guarded.kept)),
     ]
     for label, fn in rows:
         cells = []
@@ -41,31 +44,30 @@ def _summary(results: dict, out: str) -> None:
             cells += [pct(a), f"[bold]{pct(b)}[/]"]
         table.add_row(label, *cells)
     console.print(table)
-    t = results.get("targets", {})
+    t = results.targets
     console.print(
-        f"unanswerable questions not answered: {pct(t.get('unanswerable_abstained'))}; "
-        f"known-fact correct answers kept: {pct(t.get('known_fact_correct_kept'))} "
-        f"(incl. hedged {pct(t.get('known_fact_correct_kept_incl_hedged'))}); "
-        f"detector AUROC {results['detector'].get('auroc') or float('nan'):.3f}"
+        f"unanswerable questions not answered: {pct(t.unanswerable_abstained)}; "
+        f"known-fact correct answers kept: {pct(t.known_fact_correct_kept)} "
+        f"(incl. hedged {pct(t.known_fact_correct_kept_incl_hedged)}); "
+        f"detector AUROC {results.detector.auroc if results.detector.auroc is not None else float('nan'):.3f}"
     )
     for r in runs:
-        g = r.get("guard", {})
-        if g.get("certified") is False:
+        if not r.guard.summary.certified:
             console.print(
-                f"[yellow]{r['model']}: no answer threshold could be certified at α = {r['guarded']['alpha']} "
-                f"(δ = {r['guarded']['delta']}) on {g.get('n_calibration', '?')} calibration questions, so the "
+                f"[yellow]{r.model}: no answer threshold could be certified at α = {r.guarded.alpha} "
+                f"(δ = {r.guarded.delta}) on {r.guard.summary.n_calibration} calibration questions, so the "
                 "guard only hedges or abstains. Try a larger --alpha or more calibration data; the report's "
                 "risk–coverage curves show what each α would cost.[/]"
             )
-            if (tl := r.get("at_tightest_level")) is not None:
+            if (tl := r.at_tightest_level) is not None:
                 console.print(
-                    f"[yellow]  the tightest level this guard certifies is α = {tl['alpha']:g}: there it answers "
-                    f"{pct(tl['answered'])} of the questions plainly, with realised risk {pct(tl['realised_risk'])}, "
-                    f"and keeps {pct(tl['kept'])} of the raw correct answers (fit with --alpha {tl['alpha']:g} "
+                    f"[yellow]  the tightest level this guard certifies is α = {tl.alpha:g}: there it answers "
+                    f"{pct(tl.answered)} of the questions plainly, with realised risk {pct(tl.realised_risk)}, "
+                    f"and keeps {pct(tl.kept)} of the raw correct answers (fit with --alpha {tl.alpha:g} "
                     "to use it).[/]"
                 )
     console.print(f"report: [bold]{out}/report.html[/]  results: {out}/results.json  "
-                  f"({results['timing']['total_s']:.0f} s)")
+                  f"({results.timing.total_s or 0:.0f} s)")
 
 
 def register(app: typer.Typer) -> None:

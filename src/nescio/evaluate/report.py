@@ -1,4 +1,4 @@
-"""A self-contained ``report.html`` from ``results.json`` + ``decisions.jsonl`` (offline, PNGs inlined).
+"""A self-contained ``report.html`` from :class:`~nescio.evaluate.result.EvalResult` records (offline, PNGs inlined).
 
 Sections: headline before/after table, risk–coverage curves (main signals + detector),
 reliability diagram, P(correct) histograms for correct vs hallucinated answers,
@@ -14,10 +14,13 @@ import html
 import io
 import json
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from nescio.evaluate.metrics import reliability_bins, risk_coverage_curve
+from nescio.evaluate.result import DecisionRecord, EvalResult
+from nescio.types import Action, Outcome
 
 ROWS = [
     ("correct", "correct"),
@@ -53,48 +56,52 @@ def _fmt(x) -> str:
     return html.escape(str(x))
 
 
-def _fig_risk_coverage(results: dict, records: list[dict], main_signals: list[str]):
+def _graded(records: Sequence[DecisionRecord]) -> list[DecisionRecord]:
+    return [r for r in records if r.outcome in (Outcome.CORRECT, Outcome.HALLUCINATED)]
+
+
+def _fig_risk_coverage(results: EvalResult, main_signals: list[str]):
     import matplotlib.pyplot as plt
 
-    rec = [r for r in records if r["outcome"] in ("correct", "hallucinated")]
+    rec = _graded(results.records)
     fig, ax = plt.subplots(figsize=(5.2, 3.8))
     if rec:
-        bad = np.array([r["outcome"] == "hallucinated" for r in rec])
+        bad = np.array([r.outcome == Outcome.HALLUCINATED for r in rec])
         for name in main_signals:
-            vals = np.array([np.nan if r["signals"].get(name) is None else r["signals"][name] for r in rec], float)
+            vals = np.array([np.nan if r.signals.get(name) is None else r.signals[name] for r in rec], float)
             vals = np.where(np.isnan(vals), np.nanmax(vals) if np.isfinite(vals).any() else 0.0, vals)
             cov, risk = risk_coverage_curve(vals, bad)
             ax.plot(cov, risk, lw=1.2, label=name)
-        p = np.array([r["score"] for r in rec], float)
+        p = np.array([np.nan if r.score is None else r.score for r in rec], float)
         cov, risk = risk_coverage_curve(-p, bad)
         ax.plot(cov, risk, lw=2.4, color="black", label="detector")
         oracle_cov = np.linspace(1 / len(bad), 1, len(bad))
         n_good = (~bad).sum()
         ax.plot(oracle_cov, np.maximum(0, (oracle_cov * len(bad) - n_good)) / (oracle_cov * len(bad)), "k:", lw=1, label="oracle")
-    alpha = results["guarded"]["alpha"]
+    alpha = results.guarded.alpha
     ax.axhline(alpha, color="crimson", ls="--", lw=1, label=f"α = {alpha}")
     ax.set_xlabel("coverage (share of the model's answers given)")
     ax.set_ylabel("hallucination rate among given")
     ax.set_ylim(0, 1)
-    ax.set_title(f"Risk–coverage: {results['model']}", fontsize=10)
+    ax.set_title(f"Risk–coverage: {results.model}", fontsize=10)
     ax.legend(fontsize=7)
     return fig
 
 
-def _fig_reliability(results: dict, records: list[dict]):
+def _fig_reliability(results: EvalResult):
     import matplotlib.pyplot as plt
 
-    rec = [r for r in records if r["outcome"] in ("correct", "hallucinated") and r["p_correct"] is not None]
+    rec = [r for r in _graded(results.records) if r.p_correct is not None]
     fig, ax = plt.subplots(figsize=(4.2, 3.8))
     if rec:
-        p = np.array([r["p_correct"] for r in rec], float)
-        y = np.array([r["outcome"] == "correct" for r in rec], float)
+        p = np.array([r.p_correct for r in rec], float)
+        y = np.array([r.outcome == Outcome.CORRECT for r in rec], float)
         bins = [b for b in reliability_bins(p, y, n_bins=10) if b["count"]]
         xs, ys, ns = ([b[k] for b in bins] for k in ("mean_confidence", "accuracy", "count"))
         ax.plot([0, 1], [0, 1], "k:", lw=1)
         ax.scatter(xs, ys, s=[12 + 2 * n for n in ns], color="tab:blue", zorder=3)
         ax.plot(xs, ys, color="tab:blue")
-    ece = results.get("detector", {}).get("ece")
+    ece = results.detector.ece
     ax.set_title(f"Reliability (ECE {_fmt(ece)})", fontsize=10)
     ax.set_xlabel("calibrated P(correct)")
     ax.set_ylabel("observed share correct")
@@ -103,14 +110,14 @@ def _fig_reliability(results: dict, records: list[dict]):
     return fig
 
 
-def _fig_histograms(results: dict, records: list[dict]):
+def _fig_histograms(results: EvalResult):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2), sharey=False)
     bins = np.linspace(0, 1, 21)
     for ax, key, title in [(axes[0], "msp_prob", "model's own mean token probability"), (axes[1], "p_correct", "guard P(correct)")]:
-        for outcome, color in (("correct", "tab:green"), ("hallucinated", "tab:red")):
-            vals = [r[key] for r in records if r["outcome"] == outcome and r.get(key) is not None]
+        for outcome, color in ((Outcome.CORRECT, "tab:green"), (Outcome.HALLUCINATED, "tab:red")):
+            vals = [getattr(r, key) for r in results.records if r.outcome == outcome and getattr(r, key) is not None]
             if vals:
                 ax.hist(vals, bins=bins, alpha=0.55, color=color, label=f"{outcome} ({len(vals)})", density=True)
         ax.set_title(title, fontsize=10)
@@ -120,10 +127,10 @@ def _fig_histograms(results: dict, records: list[dict]):
     return fig
 
 
-def _fig_categories(results: dict):
+def _fig_categories(results: EvalResult):
     import matplotlib.pyplot as plt
 
-    cats = sorted(results.get("per_category", {}))
+    cats = sorted(results.per_category)
     fig, ax = plt.subplots(figsize=(max(6, 0.95 * len(cats)), 3.6))
     if cats:
         x = np.arange(len(cats))
@@ -131,7 +138,7 @@ def _fig_categories(results: dict):
         for off, which, hatch in ((-w / 2, "raw", ""), (w / 2, "guarded", "//")):
             bottom = np.zeros(len(cats))
             for key, color in (("correct", "tab:green"), ("hallucinated", "tab:red"), ("hedged", "tab:orange"), ("abstained", "tab:gray")):
-                vals = np.array([results["per_category"][c][which].get(key, 0.0) or 0.0 for c in cats])
+                vals = np.array([getattr(getattr(results.per_category[c], which), key, 0.0) or 0.0 for c in cats])
                 ax.bar(x + off, vals, w, bottom=bottom, color=color, hatch=hatch, edgecolor="white",
                        label=key if which == "guarded" else None)
                 bottom += vals
@@ -142,45 +149,44 @@ def _fig_categories(results: dict):
     return fig
 
 
-def _headline(runs: list[tuple[dict, list[dict]]]) -> str:
-    head = "".join(f"<th colspan=2>{html.escape(r['model'])}</th>" for r, _ in runs)
+def _headline(runs: Sequence[EvalResult]) -> str:
+    head = "".join(f"<th colspan=2>{html.escape(r.model)}</th>" for r in runs)
     sub = "".join("<th>raw</th><th>guarded</th>" for _ in runs)
     body = []
     for key, label in ROWS:
         cells = []
-        for r, _ in runs:
-            raw = r["raw"].get(key) if key in ("correct", "hallucinated", "abstained") else None
-            if key == "realised_risk":
-                raw = r["raw"].get("risk")
-            if key == "answered":
-                raw = r["raw"].get("correct", 0) + r["raw"].get("hallucinated", 0)
-            if key == "kept":
-                raw = 1.0
-            if key == "hedged":
-                raw = 0.0
-            cells.append(f"<td>{_pct(raw)}</td><td><b>{_pct(r['guarded'].get(key))}</b></td>")
+        for r in runs:
+            raw = {"correct": r.raw.correct, "hallucinated": r.raw.hallucinated, "abstained": r.raw.abstained,
+                   "realised_risk": r.raw.risk, "answered": r.raw.correct + r.raw.hallucinated,
+                   "kept": 1.0, "hedged": 0.0}[key]
+            cells.append(f"<td>{_pct(raw)}</td><td><b>{_pct(getattr(r.guarded, key))}</b></td>")
         body.append(f"<tr><td>{label}</td>{''.join(cells)}</tr>")
     return f"<table><tr><th></th>{head}</tr><tr><th></th>{sub}</tr>{''.join(body)}</table>"
 
 
-def _signals_table(results: dict) -> str:
-    rows = sorted(results.get("signals", {}).items(), key=lambda kv: -(kv[1].get("auroc") or 0))
+def _ranked_signals(results: EvalResult) -> list[str]:
+    """Signal names by evaluation AUROC, best first."""
+    return sorted(results.signals, key=lambda k: -(results.signals[k].auroc or 0))
+
+
+def _signals_table(results: EvalResult) -> str:
     body = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v.get('auroc'))}</td><td>{_fmt(v.get('prr'))}</td><td>{_fmt(v.get('cost'))}</td></tr>"
-        for k, v in rows
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v.auroc)}</td><td>{_fmt(v.prr)}</td><td>{_fmt(v.cost)}</td></tr>"
+        for k, v in ((k, results.signals[k]) for k in _ranked_signals(results))
     )
-    det = results.get("detector", {})
-    body += f"<tr><td><b>detector</b></td><td><b>{_fmt(det.get('auroc'))}</b></td><td><b>{_fmt(det.get('prr'))}</b></td><td></td></tr>"
+    det = results.detector
+    body += f"<tr><td><b>detector</b></td><td><b>{_fmt(det.auroc)}</b></td><td><b>{_fmt(det.prr)}</b></td><td></td></tr>"
     return f"<table><tr><th>signal</th><th>AUROC</th><th>PRR</th><th>extra passes / question</th></tr>{body}</table>"
 
 
-def _examples(records: list[dict], per_kind: int = 4) -> str:
+def _examples(records: Sequence[DecisionRecord], per_kind: int = 4) -> str:
+    A, O = Action, Outcome
     kinds = [
-        ("abstained, model would have hallucinated", lambda r: r["action"] == "abstain" and r["outcome"] == "hallucinated"),
-        ("abstained, model would have been right", lambda r: r["action"] == "abstain" and r["outcome"] == "correct"),
-        ("hedged", lambda r: r["action"] == "hedge"),
-        ("answered, right", lambda r: r["action"] == "answer" and r["outcome"] == "correct"),
-        ("answered, wrong", lambda r: r["action"] == "answer" and r["outcome"] == "hallucinated"),
+        ("abstained, model would have hallucinated", lambda r: r.action == A.ABSTAIN and r.outcome == O.HALLUCINATED),
+        ("abstained, model would have been right", lambda r: r.action == A.ABSTAIN and r.outcome == O.CORRECT),
+        ("hedged", lambda r: r.action == A.HEDGE),
+        ("answered, right", lambda r: r.action == A.ANSWER and r.outcome == O.CORRECT),
+        ("answered, wrong", lambda r: r.action == A.ANSWER and r.outcome == O.HALLUCINATED),
     ]
     out = []
     for title, pred in kinds:
@@ -188,9 +194,9 @@ def _examples(records: list[dict], per_kind: int = 4) -> str:
         if not chosen:
             continue
         rows = "".join(
-            f"<tr><td>{html.escape(r['question'])}</td><td>{html.escape(r.get('gold') or '–')}</td>"
-            f"<td>{html.escape(r['answer'])}</td><td>{html.escape(r['shown'])}</td><td>{_fmt(r['p_correct'])}</td>"
-            f"<td>{html.escape(r['reason'])}</td></tr>"
+            f"<tr><td>{html.escape(r.question)}</td><td>{html.escape(r.gold or '–')}</td>"
+            f"<td>{html.escape(r.answer)}</td><td>{html.escape(r.shown)}</td><td>{_fmt(r.p_correct)}</td>"
+            f"<td>{html.escape(r.reason)}</td></tr>"
             for r in chosen
         )
         out.append(
@@ -200,11 +206,9 @@ def _examples(records: list[dict], per_kind: int = 4) -> str:
     return "".join(out)
 
 
-def _cost(results: dict) -> str:
-    t = results.get("timing", {})
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in t.items())
-    c = results.get("cost", {})
-    rows += "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in c.items())
+def _cost(results: EvalResult) -> str:
+    items = [*results.timing.to_json().items(), *results.cost.to_json().items()]
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in items)
     return f"<table><tr><th>item</th><th>value</th></tr>{rows}</table>"
 
 
@@ -214,64 +218,61 @@ th{background:#f3f3f3}.row{display:flex;flex-wrap:wrap;gap:1.5em}.col{flex:1;min
 table.ex td{max-width:320px}.note{color:#555;font-size:13px}"""
 
 
-def write_report(runs: list[tuple[dict, list[dict]]], path: str | Path, main_signals: int = 4) -> Path:
-    """Write the HTML report for one or more runs (results dict, decision records) to ``path``."""
+def write_report(runs: Sequence[EvalResult], path: str | Path, main_signals: int = 4) -> Path:
+    """Write the HTML report for one or more runs (each with its decision records) to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     path = Path(path)
-    first = runs[0][0]
-    g = first["guarded"]
+    first = runs[0]
+    g = first.guarded
     parts = [
         f"<html><head><meta charset='utf-8'><title>nescio report</title><style>{CSS}</style></head><body>",
         "<h1>nescio: does the model say “I don't know” when it doesn't know?</h1>",
-        f"<p class=note>bench <b>{html.escape(str(first['bench']))}</b>, guard fitted on "
-        f"<b>{html.escape(str(first['train_bench']))}</b>; evaluated on n = {first['n']} questions. "
-        f"Target: hallucination rate among answered ≤ α = {g['alpha']} with probability ≥ 1 − δ = {1 - g['delta']:.2f} "
+        f"<p class=note>bench <b>{html.escape(first.bench)}</b>, guard fitted on "
+        f"<b>{html.escape(first.train_bench)}</b>; evaluated on n = {first.n} questions. "
+        f"Target: hallucination rate among answered ≤ α = {g.alpha} with probability ≥ 1 − δ = {1 - g.delta:.2f} "
         "(Learn-then-Test, Clopper–Pearson). Rates are shares of all questions unless stated.</p>",
         "<h2>Before / after</h2>",
         _headline(runs),
     ]
-    for r, _ in runs:  # nothing certified at α: what the guard certifies at its tightest level
-        if (tl := r.get("at_tightest_level")) is not None:
+    for r in runs:  # nothing certified at α: what the guard certifies at its tightest level
+        if (tl := r.at_tightest_level) is not None:
             parts.append(
-                f"<p class=note><b>{html.escape(str(r['model']))}</b>: nothing could be certified at α = {g['alpha']}. "
-                f"The tightest level this guard certifies is α = {tl['alpha']:g}: there it answers "
-                f"{100 * tl['answered']:.1f}% of the questions plainly, with realised risk "
-                f"{_pct(tl['realised_risk'])}, and keeps {_pct(tl['kept'])} of the raw correct answers.</p>")
-    if any(r.get("training") for r, _ in runs):  # a model made by `nescio train`: its data, settings, loss
+                f"<p class=note><b>{html.escape(r.model)}</b>: nothing could be certified at α = {g.alpha}. "
+                f"The tightest level this guard certifies is α = {tl.alpha:g}: there it answers "
+                f"{100 * tl.answered:.1f}% of the questions plainly, with realised risk "
+                f"{_pct(tl.realised_risk)}, and keeps {_pct(tl.kept)} of the raw correct answers.</p>")
+    if any(r.training for r in runs):  # a model made by `nescio train`: its data, settings, loss
         from nescio.train.report import training_html
 
-        parts += ["<h2>Training</h2>", "<div class=row>" + "".join(f"<div class=col>{training_html(r)}</div>" for r, _ in runs) + "</div>"]
+        parts += ["<h2>Training</h2>", "<div class=row>" + "".join(f"<div class=col>{training_html(r.training)}</div>"
+                                                                   for r in runs) + "</div>"]
 
     def per_run(render) -> str:
-        return "<div class=row>" + "".join(f"<div class=col>{render(r, rec)}</div>" for r, rec in runs) + "</div>"
-
-    def top_signals(r: dict) -> list[str]:
-        ranked = sorted(r.get("signals", {}).items(), key=lambda kv: -(kv[1].get("auroc") or 0))
-        return [k for k, _ in ranked[:main_signals]]
+        return "<div class=row>" + "".join(f"<div class=col>{render(r)}</div>" for r in runs) + "</div>"
 
     parts += [
         "<h2>Risk–coverage</h2><p class=note>Answering questions in order of increasing risk score; lower is better. "
         "The detector combines the signals; the dotted line is a perfect detector.</p>",
-        per_run(lambda r, rec: _png(_fig_risk_coverage(r, rec, top_signals(r)))),
+        per_run(lambda r: _png(_fig_risk_coverage(r, _ranked_signals(r)[:main_signals]))),
         "<h2>Calibration and confidence</h2><p class=note>Left: the model's own probability of its greedy answer "
         "(often as high on hallucinations as on facts); right: the guard's calibrated P(correct).</p>",
-        per_run(lambda r, rec: _png(_fig_reliability(r, rec)) + _png(_fig_histograms(r, rec))),
+        per_run(lambda r: _png(_fig_reliability(r)) + _png(_fig_histograms(r))),
         "<h2>Per category</h2>",
-        per_run(lambda r, rec: _png(_fig_categories(r))),
+        per_run(lambda r: _png(_fig_categories(r))),
         "<h2>Pre-check and confidence target</h2>",
-        per_run(lambda r, rec: _policy_extras(r)),
+        per_run(_policy_extras),
         "<h2>Signals</h2><p class=note>AUROC separates correct from hallucinated answers on the evaluation set; "
         "PRR as in LM-Polygraph (0 random, 1 oracle); cost in extra model passes per question.</p>",
-        per_run(lambda r, rec: _signals_table(r)),
+        per_run(_signals_table),
         "<h2>Example decisions</h2>",
-        per_run(lambda r, rec: _examples(rec)),
+        per_run(lambda r: _examples(r.records)),
         "<h2>Cost</h2><p class=note>Wall times were measured on the machine that ran this report.</p>",
-        per_run(lambda r, rec: _cost(r)),
+        per_run(_cost),
         "<h2>results.json</h2>",
-        per_run(lambda r, rec: f"<details><summary>{html.escape(r['model'])}</summary><pre>"
-                f"{html.escape(json.dumps(r, indent=1, default=str))}</pre></details>"),
+        per_run(lambda r: f"<details><summary>{html.escape(r.model)}</summary><pre>"
+                f"{html.escape(json.dumps({k: v for k, v in r.to_json().items() if k != 'compare'}, indent=1))}</pre></details>"),
         "</body></html>",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,19 +280,13 @@ def write_report(runs: list[tuple[dict, list[dict]]], path: str | Path, main_sig
     return path
 
 
-def _policy_extras(r: dict) -> str:
-    rows = []
-    pc = r.get("precheck")
-    if pc:
-        rows.append(
-            f"<tr><td>knowability pre-check fired</td><td>{_pct(pc.get('fire_rate'))}</td></tr>"
-            f"<tr><td>… on unanswerable questions</td><td>{_pct(pc.get('fire_rate_unanswerable'))}</td></tr>"
-            f"<tr><td>… wrongly on answerable questions</td><td>{_pct(pc.get('wrongful_block_rate'))}</td></tr>"
-            f"<tr><td>… blocking a raw-correct answer</td><td>{_pct(pc.get('blocked_correct_rate'))}</td></tr>"
-        )
-    ct = r.get("confidence_target")
-    if ct:
-        rows += [f"<tr><td>Kalai score at t = {k}</td><td>{_fmt(v)}</td></tr>" for k, v in ct.items()]
-    if not rows:
-        return "<p class=note>not run</p>"
+def _policy_extras(r: EvalResult) -> str:
+    pc = r.precheck
+    rows = [
+        f"<tr><td>knowability pre-check fired</td><td>{_pct(pc.fire_rate)}</td></tr>"
+        f"<tr><td>… on unanswerable questions</td><td>{_pct(pc.fire_rate_unanswerable)}</td></tr>"
+        f"<tr><td>… wrongly on answerable questions</td><td>{_pct(pc.wrongful_block_rate)}</td></tr>"
+        f"<tr><td>… blocking a raw-correct answer</td><td>{_pct(pc.blocked_correct_rate)}</td></tr>"
+    ]
+    rows += [f"<tr><td>Kalai score at t = {k}</td><td>{_fmt(v)}</td></tr>" for k, v in r.confidence_target.items()]
     return "<table>" + "".join(rows) + "</table>"

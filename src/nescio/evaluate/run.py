@@ -14,19 +14,24 @@ import json
 import re
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from nescio.evaluate.result import (
+    RESULTS_SCHEMA, CategoryTally, Cost, DecisionRecord, DetectorScore, EvalResult, GuardedTally, GuardInfo,
+    OperatingPoint, PrecheckRates, RawTally, SignalScore, Tally, Targets, TightestLevel, Timing, write_decisions,
+)
+from nescio.models.embedded import DEFAULT_MODEL
 from nescio.policy.answering import grade_outcomes
 from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level
 from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
 from nescio.types import NescioError, Outcome, Question
-from nescio.models.embedded import DEFAULT_MODEL
 
-RESULTS_SCHEMA = "nescio.results/1"
+__all__ = ["RESULTS_SCHEMA", "evaluate", "generate_stored", "question_sets", "signal_metrics"]
 
 
 # ------------------------------------------------------------------ question sets
@@ -99,32 +104,19 @@ def generate_stored(lm, questions: list[Question], config, directory: Path, *, p
 
 
 # ------------------------------------------------------------------ metrics
-def _tally_by(records: list[dict], key: str) -> dict:
-    groups: dict[str, list[dict]] = {}
+def _tally_by(records: list[DecisionRecord], key: str) -> dict[str, CategoryTally]:
+    groups: dict[str, list[DecisionRecord]] = {}
     for r in records:
-        groups.setdefault(r[key], []).append(r)
+        groups.setdefault(getattr(r, key), []).append(r)
     out = {}
     for k, rs in sorted(groups.items()):
-        outcomes = np.array([r["outcome"] for r in rs], dtype=object)
-        out[k] = {"n": len(rs), "raw": raw_tally(outcomes), "guarded": tally(np.array([r["action"] for r in rs], dtype=object), outcomes)}
+        outcomes = np.array([r.outcome for r in rs], dtype=object)
+        out[k] = CategoryTally(raw=RawTally(**raw_tally(outcomes)),
+                               guarded=Tally(**tally(np.array([r.action for r in rs], dtype=object), outcomes)))
     return out
 
 
-def _clean(x):
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        return None if not np.isfinite(x) else round(float(x), 6)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
-
-
-def signal_metrics(X: np.ndarray, names: Sequence[str], outcomes: np.ndarray, gens) -> dict:
+def signal_metrics(X: np.ndarray, names: Sequence[str], outcomes: np.ndarray, gens) -> dict[str, SignalScore]:
     from nescio.evaluate import metrics
     from nescio.signals import signal_info
 
@@ -133,19 +125,24 @@ def signal_metrics(X: np.ndarray, names: Sequence[str], outcomes: np.ndarray, ge
     out = {}
     for j, name in enumerate(names):
         risk = X[m, j]
-        out[name] = {
-            "auroc": metrics.auroc(risk, bad),
-            "prr": metrics.prr(risk, 1.0 - bad),
-            "aurc": metrics.aurc(risk, bad),
-            "cost": signal_info(name).cost_per_question(gens) if len(gens) else 0.0,
-        }
+        out[name] = SignalScore(
+            auroc=metrics.auroc(risk, bad),
+            prr=metrics.prr(risk, 1.0 - bad),
+            aurc=metrics.aurc(risk, bad),
+            cost=signal_info(name).cost_per_question(gens) if len(gens) else 0.0,
+        )
     return out
 
 
+def _share(mask: np.ndarray, of: np.ndarray) -> float | None:
+    """Share of ``of``'s rows where ``mask`` holds (None when ``of`` selects nothing)."""
+    return mask[of].mean() if of.any() else None
+
+
 def _evaluate_one(
-    spec, train: list, cal: list, test: list, out: Path, guard_params: dict, *, progress: bool, console,
-    generations_dir: Path | None = None,
-) -> tuple[dict, list[dict]]:
+    spec, train: list, cal: list, test: list, out: Path, guard_params: dict, *, bench: str, train_bench: str,
+    progress: bool, console, generations_dir: Path | None = None,
+) -> EvalResult:
     from nescio.evaluate import metrics
     from nescio.models import load_model
 
@@ -154,7 +151,7 @@ def _evaluate_one(
     lm = load_model(spec) if isinstance(spec, str) else spec
     spec = lm.spec
     timing["load_s"] = time.perf_counter() - t0
-    model_dir = out / (_slug(spec) + ("" if lm.prompt == "default" else f"-{lm.prompt}"))
+    model_dir = out / _run_dir_name(spec, lm.prompt)
     guard = Guard(**guard_params)
     config = guard.generation_config(model=lm)
     everything = list({q.id: q for q in [*train, *cal, *test]}.values())
@@ -184,102 +181,92 @@ def _evaluate_one(
     timing["decide_s"] = time.perf_counter() - t
     outcomes = arr(te_g)
     actions = d.action_array()
-    records = []
-    for i, g in enumerate(te_g):
-        q = g.question
-        records.append({
-            "id": q.id, "question": q.text, "category": q.category, "answerable": q.answerable,
-            "gold": " | ".join(q.answers[:3]), "answer": g.text.strip(), "outcome": outcomes[i].value,
-            "action": actions[i].value, "p_correct": float(d.p_correct[i]), "score": float(d.scores[i]),
-            "precheck_fired": bool(d.precheck_fired[i]), "model_abstained": bool(d.model_abstained[i]),
-            "reason": d.reasons[i],
-            "shown": d.texts[i],
-            "msp_prob": float(np.exp(np.mean(g.token_logprobs))) if g.token_logprobs else None,
-            "signals": {n: (None if not np.isfinite(d.signals[i, j]) else float(d.signals[i, j]))
-                        for j, n in enumerate(d.signal_names)},
-        })
+    records = tuple(
+        DecisionRecord(
+            id=g.question.id, question=g.question.text, category=g.question.category, answerable=g.question.answerable,
+            gold=" | ".join(g.question.answers[:3]), answer=g.text.strip(), outcome=outcomes[i], action=actions[i],
+            p_correct=d.p_correct[i], score=d.scores[i], precheck_fired=d.precheck_fired[i],
+            model_abstained=d.model_abstained[i], reason=d.reasons[i], shown=d.texts[i],
+            msp_prob=np.exp(np.mean(g.token_logprobs)) if g.token_logprobs else None,
+            signals={n: d.signals[i, j] for j, n in enumerate(d.signal_names)},
+        )
+        for i, g in enumerate(te_g)
+    )
     m = outcomes != Outcome.ABSTAINED
     correct = (outcomes == Outcome.CORRECT).astype(float)
-    guarded = tally(actions, outcomes)
-    guarded.update({"alpha": guard.alpha, "delta": guard.delta})
     fired = d.precheck_fired
     answerable = np.array([g.question.answerable for g in te_g])
     facts = np.array([g.question.category.startswith("fact/") or g.question.answerable for g in te_g])
     shown_answer = (actions != ABSTAIN) & (outcomes != Outcome.ABSTAINED)
     raw_correct_fact = facts & (outcomes == Outcome.CORRECT)
-    results = {
-        "schema": RESULTS_SCHEMA,
-        "model": spec,
-        "model_id": lm.model_id,
-        "n": len(te_g),
-        "n_train": len(tr_g),
-        "n_calibration": len(ca_g),
-        "raw": raw_tally(outcomes),
-        "guarded": guarded,
-        "guard": guard.fit_summary_.to_json() | {"signals": list(guard.signal_names_), "hedge_alpha": guard.hedge_alpha,
-                                                 "certified_levels": {f"{k:g}": (v if np.isfinite(v) else "inf")
-                                                                      for k, v in guard.certified_levels().items()}},
-        "signals": signal_metrics(d.signals, guard.signal_names_, outcomes, te_g),
-        "detector": {
-            "auroc": metrics.auroc(-d.scores[m], outcomes[m] == Outcome.HALLUCINATED),
-            "prr": metrics.prr(-d.scores[m], correct[m]),
-            "aurc": metrics.aurc(-d.scores[m], outcomes[m] == Outcome.HALLUCINATED),
-            "ece": metrics.ece(d.p_correct[m], correct[m]),
-        },
-        "confidence_target": {
-            str(t): confidence_target_score(np.where(fired | d.model_abstained, 0.0, d.p_correct), outcomes == Outcome.CORRECT, t)
-            for t in (0.5, 0.75, 0.9)
-        },
-        "precheck": {
-            "fire_rate": fired.mean() if len(fired) else 0.0,
-            "fire_rate_unanswerable": fired[~answerable].mean() if (~answerable).any() else None,
-            "wrongful_block_rate": fired[answerable].mean() if answerable.any() else None,
-            "blocked_correct_rate": (fired & (outcomes == Outcome.CORRECT)).sum() / max((outcomes == Outcome.CORRECT).sum(), 1),
-        },
-        "targets": {
-            "unanswerable_abstained": (~shown_answer[~answerable]).mean() if (~answerable).any() else None,
-            "unanswerable_not_answered_hedges_count_as_abstained": None,
-            "known_fact_correct_kept": ((actions == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
-            "known_fact_correct_kept_incl_hedged": ((actions != ABSTAIN) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
-        },
-        "per_category": {k: {"raw": v["raw"], "guarded": v["guarded"]} for k, v in _tally_by(records, "category").items()},
-        "cost": {
-            "forward_passes_per_question_vs_greedy": 1.0 + sum(guard.signal_set_.costs(te_g).values()),
-            "sampled_share": 0.0,
-        },
-        "timing": timing,
-    }
-    from nescio.train.report import training_for
 
-    if (training := training_for(spec)) is not None:
-        results["training"] = training
-    if lm.prompt != "default":
-        results["prompt"] = lm.prompt
+    def operating_point(acts) -> OperatingPoint:
+        shown_ = (acts != ABSTAIN) & (outcomes != Outcome.ABSTAINED)
+        return OperatingPoint(**tally(acts, outcomes), unanswerable_abstained=_share(~shown_, ~answerable),
+                              known_fact_correct_kept=((acts == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1))
+
     # other operating points of the same fitted guard, for the trade-off table
     declined = fired | d.model_abstained
     points = {
-        "precheck_only": np.where(declined, ABSTAIN, ANSWER).astype(object),
-        "hedges_as_answers": np.where(actions == HEDGE, ANSWER, actions).astype(object),
+        "precheck_only": operating_point(np.where(declined, ABSTAIN, ANSWER).astype(object)),
+        "hedges_as_answers": operating_point(np.where(actions == HEDGE, ANSWER, actions).astype(object)),
     }
-    results["operating_points"] = {}
-    for name, acts in points.items():
-        t_ = tally(acts, outcomes)
-        shown_ = (acts != ABSTAIN) & (outcomes != Outcome.ABSTAINED)
-        t_["unanswerable_abstained"] = (~shown_[~answerable]).mean() if (~answerable).any() else None
-        t_["known_fact_correct_kept"] = ((acts == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1)
-        results["operating_points"][name] = t_
     # nothing certified at the requested α: what the same guard gives at the tightest level it did
     # certify (a diagnostic; choosing α after seeing this voids the guarantee at the requested α)
+    at_tightest = None
     if not guard.fit_summary_.certified:
         levels = sorted(a for a, t in guard.certified_levels().items() if np.isfinite(t))
         if levels:
-            d_star = guard.decide(te_g, alpha=levels[0])
-            results["at_tightest_level"] = tally(d_star.action_array(), outcomes) | {
-                "alpha": levels[0], "tightest_alpha": guard.tightest_alpha_}
-    results["targets"]["unanswerable_not_answered_hedges_count_as_abstained"] = (
-        (actions[~answerable] != ANSWER) | (outcomes[~answerable] == Outcome.ABSTAINED)
-    ).mean() if (~answerable).any() else None
-    return results, records
+            at_tightest = TightestLevel(**tally(guard.decide(te_g, alpha=levels[0]).action_array(), outcomes),
+                                        alpha=levels[0], tightest_alpha=guard.tightest_alpha_)
+    from nescio.train.report import training_for
+
+    return EvalResult(
+        model=spec, model_id=lm.model_id, n=len(te_g), n_train=len(tr_g), n_calibration=len(ca_g),
+        raw=RawTally(**raw_tally(outcomes)),
+        guarded=GuardedTally(**tally(actions, outcomes), alpha=guard.alpha, delta=guard.delta),
+        guard=GuardInfo(summary=guard.fit_summary_, signals=guard.signal_names_, hedge_alpha=guard.hedge_alpha,
+                        certified_levels={f"{k:g}": v for k, v in guard.certified_levels().items()}),
+        signals=signal_metrics(d.signals, guard.signal_names_, outcomes, te_g),
+        detector=DetectorScore(
+            auroc=metrics.auroc(-d.scores[m], outcomes[m] == Outcome.HALLUCINATED),
+            prr=metrics.prr(-d.scores[m], correct[m]),
+            aurc=metrics.aurc(-d.scores[m], outcomes[m] == Outcome.HALLUCINATED),
+            ece=metrics.ece(d.p_correct[m], correct[m]),
+        ),
+        confidence_target={
+            str(t): confidence_target_score(np.where(declined, 0.0, d.p_correct), outcomes == Outcome.CORRECT, t)
+            for t in (0.5, 0.75, 0.9)
+        },
+        precheck=PrecheckRates(
+            fire_rate=fired.mean() if len(fired) else 0.0,
+            fire_rate_unanswerable=_share(fired, ~answerable),
+            wrongful_block_rate=_share(fired, answerable),
+            blocked_correct_rate=(fired & (outcomes == Outcome.CORRECT)).sum() / max((outcomes == Outcome.CORRECT).sum(), 1),
+        ),
+        targets=Targets(
+            unanswerable_abstained=_share(~shown_answer, ~answerable),
+            unanswerable_not_answered_hedges_count_as_abstained=_share(
+                (actions != ANSWER) | (outcomes == Outcome.ABSTAINED), ~answerable),
+            known_fact_correct_kept=((actions == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
+            known_fact_correct_kept_incl_hedged=((actions != ABSTAIN) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1),
+        ),
+        per_category=_tally_by(list(records), "category"),
+        cost=Cost(forward_passes_per_question_vs_greedy=1.0 + sum(guard.signal_set_.costs(te_g).values()), sampled_share=0.0),
+        timing=Timing(**timing),
+        training=training_for(spec),
+        prompt=None if lm.prompt == "default" else lm.prompt,
+        operating_points=points,
+        at_tightest_level=at_tightest,
+        bench=bench,
+        train_bench=train_bench,
+        records=records,
+    )
+
+
+def _run_dir_name(spec: str, prompt: str) -> str:
+    """The per-model folder under ``out`` (guard, decisions.jsonl, default generations)."""
+    return _slug(spec) + ("" if prompt == "default" else f"-{prompt}")
 
 
 def evaluate(
@@ -303,15 +290,16 @@ def evaluate(
     generations_dir: str | Path | None = None,
     rag=None,
     prompt: str = "default",
-) -> dict:
-    """Run the whole evaluation; returns the results dict also written to ``out/results.json``.
+) -> EvalResult:
+    """Run the whole evaluation; returns the :class:`~nescio.evaluate.result.EvalResult` also
+    written to ``out/results.json`` (its decision rows to ``out/<model>/decisions.jsonl``).
 
     ``rag`` (a :class:`nescio.rag.answer.RagSettings`) answers every question from the
     index's filtered passages (closed-book when none passes) and, unless ``signals`` are
     given, adds the cheap retrieval-aware signals to the guard's.
 
-    ``--compare`` runs a second model on the same questions; its results are stored under
-    ``results["compare"][MODEL]`` and drawn side by side in the report. ``generations_dir``
+    ``--compare`` runs a second model on the same questions; its result is ``result.compare[MODEL]``
+    (``results.json``: ``"compare": {MODEL: ...}``) and drawn side by side in the report. ``generations_dir``
     shares resumable generation stores between runs (default: inside ``out``). ``prompt``
     names the prompt both models get (``default`` or ``honest``, the prompting baseline).
     """
@@ -337,7 +325,7 @@ def evaluate(
         if signals is None:
             guard_params["signals"] = tuple(DEFAULT_SIGNALS) + tuple(CHEAP_RAG_SIGNALS)
         generations_dir = Path(generations_dir or out / "generations") / f"rag-{rag.key()}"
-    runs = []
+    runs: list[EvalResult] = []
     if prompt != "default":
         from nescio.models import load_model
 
@@ -345,23 +333,18 @@ def evaluate(
     for spec in [model] + ([compare] if compare else []):
         if console is not None:
             console.print(f"[bold]{getattr(spec, 'spec', spec)}[/]: train {len(train)}, calibration {len(cal)}, evaluation {len(test)} questions")
-        res, rec = _evaluate_one(spec, train, cal, test, out, guard_params, progress=progress, console=console,
-                                 generations_dir=generations_dir)
-        res["bench"] = bench
-        res["train_bench"] = train_bench or f"{bench} (train/calibration splits)"
-        runs.append((res, rec))
-        model_dir = out / (_slug(res["model"]) + (f"-{res['prompt']}" if res.get("prompt") else ""))
-        with (model_dir / "decisions.jsonl").open("w", encoding="utf-8") as f:
-            for r in rec:
-                f.write(json.dumps(_clean(r)) + "\n")
-    results = dict(runs[0][0])
+        res = _evaluate_one(spec, train, cal, test, out, guard_params, bench=bench,
+                            train_bench=train_bench or f"{bench} (train/calibration splits)", progress=progress,
+                            console=console, generations_dir=generations_dir)
+        runs.append(res)
+        write_decisions(res.records, out / _run_dir_name(res.model, res.prompt or "default") / "decisions.jsonl")
+    first = runs[0]
     if compare:
-        results["compare"] = {runs[1][0]["model"]: _clean(runs[1][0])}
-    results["timing"]["total_s"] = time.perf_counter() - t0
-    results = _clean(results)
+        first = replace(first, compare={r.model: r for r in runs[1:]})
+    first = replace(first, timing=replace(first.timing, total_s=round(time.perf_counter() - t0, 3)))
     t = time.perf_counter()
-    write_report([(_clean(r), rec) for r, rec in runs], out / "report.html")
-    results["timing"]["report_s"] = round(time.perf_counter() - t, 3)
-    results["timing"]["total_s"] = round(time.perf_counter() - t0, 3)
-    (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    return results
+    write_report(first.runs, out / "report.html")
+    first = replace(first, timing=replace(first.timing, report_s=round(time.perf_counter() - t, 3),
+                                          total_s=round(time.perf_counter() - t0, 3)))
+    first.write(out / "results.json")
+    return first

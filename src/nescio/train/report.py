@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Mapping
 
 
 def training_for(spec: str) -> dict | None:
@@ -25,9 +26,9 @@ def training_for(spec: str) -> dict | None:
     }
 
 
-def training_html(results: dict) -> str:
-    """HTML for the report: data counts, settings, time and the loss curve (empty when not a tuned model)."""
-    t = results.get("training")
+def training_html(t: Mapping | None) -> str:
+    """HTML for the report from :func:`training_for`'s summary (``EvalResult.training``): data counts,
+    settings, time and the loss curve (a note when None: not a tuned model)."""
     if not t:
         return "<p class=note>not a model trained by nescio (no train.json beside it)</p>"
     from nescio.evaluate.report import _png
