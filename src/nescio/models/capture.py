@@ -2,7 +2,8 @@
 
 :class:`ActivationCapture` is a context manager: it registers one forward hook per
 decoder layer that needs ``resid`` and one per ``down_proj`` that needs ``mlp_act`` or
-``cett``, and always removes them on exit, also when generation raises. Hooks slice
+``cett``, and always removes them on exit, also when generation raises
+(:class:`~nescio.models.hooks.HookSet`). Hooks slice
 only the positions a request needs before doing any work:
 
 - prefill phase: ``last_prompt``, ``prompt_mean`` (padding excluded) and
@@ -21,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from nescio.models.hooks import HookSet
 from nescio.models.sites import site_module
 from nescio.types import CaptureSpec, activation_key
 
@@ -48,7 +50,7 @@ def plan_captures(specs: tuple[CaptureSpec, ...], n_layers: int) -> dict[tuple[s
     return dict(plan)
 
 
-class ActivationCapture:
+class ActivationCapture(HookSet):
     """Hooks that record the planned sites; use as ``with ActivationCapture(...) as cap:``."""
 
     def __init__(self, lm: LoadedModel, specs: tuple[CaptureSpec, ...]):
@@ -65,26 +67,16 @@ class ActivationCapture:
         self._step_questions: list = []  # [n_greedy] prompt index per step
 
     # ------------------------------------------------------------ hooks
-    def __enter__(self) -> "ActivationCapture":
-        try:
-            by_module: dict[int, tuple[Any, list]] = {}
-            for (site, layer), positions in self.plan.items():
-                module = site_module(self.lm.model, self.lm.architecture, site, layer)
-                by_module.setdefault(id(module), (module, []))[1].append((site, layer, positions))
-            for module, requests in by_module.values():
-                self._handles.append(module.register_forward_hook(self._make_hook(module, requests)))
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
+    def _register(self) -> None:
+        by_module: dict[int, tuple[Any, list]] = {}
+        for (site, layer), positions in self.plan.items():
+            module = site_module(self.lm.model, self.lm.architecture, site, layer)
+            by_module.setdefault(id(module), (module, []))[1].append((site, layer, positions))
+        for module, requests in by_module.values():
+            self._handles.append(module.register_forward_hook(self._make_hook(module, requests)))
 
     def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        super().remove()
         self._phase = "off"
 
     def _make_hook(self, module: Any, requests: list):

@@ -5,7 +5,7 @@
 ``down_proj``). It registers one forward *pre*-hook per affected ``down_proj`` that
 multiplies z[..., j] by ``scale`` for the chosen neurons j of that layer (other neurons
 are multiplied by exactly 1), and always removes the hooks on exit, also when
-generation raises. Capture hooks on the same module see the scaled z.
+generation raises (:class:`~nescio.models.hooks.HookSet`). Capture hooks on the same module see the scaled z.
 
 H-Neurons (Gao et al. 2025) are the usual choice: ``HNeuronProbe.h_neurons_``.
 """
@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from nescio.models.hooks import HookSet
 from nescio.models.sites import site_module
 from nescio.types import NescioError, NeuronScaling
 
 
-class ScaleNeurons:
+class ScaleNeurons(HookSet):
     """``with ScaleNeurons(lm, scaling):`` — scaled neurons inside, the untouched model after.
 
     ``scaling``: a :class:`~nescio.types.NeuronScaling` or ``None`` (then nothing happens).
@@ -30,37 +31,24 @@ class ScaleNeurons:
         self.scaling = scaling
         self._handles: list[Any] = []
 
-    def __enter__(self) -> "ScaleNeurons":
+    def _register(self) -> None:
         if self.scaling is None:
-            return self
+            return
         import torch
 
         by_layer: dict[int, set[int]] = defaultdict(set)
         for layer, neuron in self.scaling.neurons:
             by_layer[layer].add(neuron)
-        try:
-            for layer, neurons in sorted(by_layer.items()):
-                module = site_module(self.lm.model, self.lm.architecture, "mlp_act", layer)
-                width = int(module.weight.shape[1])
-                if max(neurons) >= width:
-                    raise NescioError(
-                        f"neuron {max(neurons)} of layer {layer} is out of range; this model's FFN has neurons 0..{width - 1}"
-                    )
-                factor = torch.ones(width, dtype=module.weight.dtype, device=module.weight.device)
-                factor[sorted(neurons)] = self.scaling.scale
-                self._handles.append(module.register_forward_pre_hook(_make_hook(factor)))
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
-
-    def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        for layer, neurons in sorted(by_layer.items()):
+            module = site_module(self.lm.model, self.lm.architecture, "mlp_act", layer)
+            width = int(module.weight.shape[1])
+            if max(neurons) >= width:
+                raise NescioError(
+                    f"neuron {max(neurons)} of layer {layer} is out of range; this model's FFN has neurons 0..{width - 1}"
+                )
+            factor = torch.ones(width, dtype=module.weight.dtype, device=module.weight.device)
+            factor[sorted(neurons)] = self.scaling.scale
+            self._handles.append(module.register_forward_pre_hook(_make_hook(factor)))
 
 
 def _make_hook(factor: Any):
