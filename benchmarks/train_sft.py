@@ -71,7 +71,25 @@ def question_sets(args) -> dict:
             qs += _limit(load_questions(f"{loader}:{path}"), int(round(args.set_limit * share)))
         if qs:
             sets[name] = qs
+    if args.extra_train_per_set:
+        sets["sft_train"] = sets["sft_train"] + extra_train_questions(sets, args.extra_train_per_set)
     return sets
+
+
+def extra_train_questions(sets: dict, per_set: int) -> list:
+    """Training portions of the unseen unanswerable sets: up to ``per_set`` questions of each,
+    disjoint from (never in) that set's evaluation sample."""
+    from nescio.data import load_questions
+
+    out = []
+    for name in UNSEEN_UNANSWERABLE:
+        held = {q.id for q in sets.get(name, [])} | {q.text for q in sets.get(name, [])}
+        for loader, rel, share in SHARED_SETS[name]:
+            path = SHARED / rel
+            if path.is_file():
+                pool = [q for q in load_questions(f"{loader}:{path}") if q.id not in held and q.text not in held]
+                out += _limit(pool, int(round(per_set * share)))
+    return out
 
 
 EVAL_SETS = ("builtin_test", *SHARED_SETS)
@@ -81,8 +99,16 @@ def _settings(args):
     from nescio.train.sft import SFTSettings
 
     return SFTSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, lora_r=args.lora_r,
-                       lora_alpha=2 * args.lora_r, seed=0, save_steps=4, logging_steps=2, max_steps=args.max_steps,
-                       warmup_steps=2)
+                       lora_alpha=2 * args.lora_r, seed=0, save_steps=10, logging_steps=5, max_steps=args.max_steps,
+                       warmup_steps=5, known_repeat=args.known_repeat)
+
+
+def _data_dir(args) -> Path:
+    return RUN / args.model / ("data" if not args.extra_train_per_set else f"data+shared{args.extra_train_per_set}")
+
+
+def _sft_dir(args) -> Path:
+    return RUN / args.model / args.run_name
 
 
 def _guard(alpha):
@@ -91,7 +117,7 @@ def _guard(alpha):
     return Guard(alpha=alpha, delta=0.1)
 
 
-def _store(lm, questions, config, name, generate=True):
+def _store(lm, questions, config, name, generate=True, label=None):
     """Generate what the store lacks (``generate``), or only read what it holds (the report stage,
     which may run while a generation stage still appends elsewhere)."""
     import hashlib
@@ -99,7 +125,7 @@ def _store(lm, questions, config, name, generate=True):
     from nescio.evaluate.run import _slug, generate_stored
     from nescio.models.io import GenerationStore, config_to_dict
 
-    directory = RUN / "generations" / f"{_slug(lm.spec)}-{lm.prompt}-{name}"
+    directory = RUN / "generations" / f"{label or _slug(lm.spec)}-{lm.prompt}-{name}"
     if generate:
         return generate_stored(lm, questions, config, directory)
     key = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True, default=str).encode()).hexdigest()[:10]
@@ -107,7 +133,7 @@ def _store(lm, questions, config, name, generate=True):
     return store.load() if store.index_path.is_file() else []
 
 
-def generations_for(lm, sets, *, captures: bool, parts=("builtin", "shared"), generate=True):
+def generations_for(lm, sets, *, captures: bool, parts=("builtin", "shared"), generate=True, label=None):
     """Generations of every set for ``lm`` (guard captures when ``captures``): cached, resumable."""
     from nescio.types import GenerationConfig
 
@@ -122,9 +148,10 @@ def generations_for(lm, sets, *, captures: bool, parts=("builtin", "shared"), ge
     by_id = {}
     for part, qs in groups.items():
         if not generate:  # the report reads every store there is
-            by_id.update({g.question.id: g for g in _store(lm, qs, config, part, False)})
+            by_id.update({g.question.id: g for g in _store(lm, qs, config, part, False, label)})
         elif qs and part in parts:
-            by_id.update({g.question.id: g for g in _store(lm, list({q.id: q for q in qs}.values()), config, part, generate)})
+            by_id.update({g.question.id: g for g in _store(lm, list({q.id: q for q in qs}.values()), config, part,
+                                                           generate, label)})
     return {s: [by_id[q.id] for q in sets[s]] for s in order if all(q.id in by_id for q in sets[s])}
 
 
@@ -133,9 +160,13 @@ def stage_data(args, sets, res):
     from nescio.train.data import build_sft_data
 
     t = time.perf_counter()
-    _, meta = build_sft_data(args.model, sets["sft_train"], RUN / args.model / "data", n_samples=args.samples)
+    _, meta = build_sft_data(args.model, sets["sft_train"], _data_dir(args), n_samples=args.samples,
+                             known_min_share=args.known_min_share)
     res["data"] = {k: meta[k] for k in ("n_questions", "n_examples", "counts", "n_skipped_no_gold", "params", "model_id")}
-    res["data"]["train_questions"] = f"built-in train, hash-sampled subset of {len(sets['sft_train'])}"
+    n_extra = len(sets["sft_train"]) - min(args.train_limit, 604)
+    res["data"]["train_questions"] = (f"built-in train, hash-sampled subset of {len(sets['sft_train']) - n_extra}"
+                                      + (f" + {n_extra} questions from the training portions of {', '.join(UNSEEN_UNANSWERABLE)}"
+                                         " (disjoint from their evaluation samples)" if n_extra else ""))
     res["timing"]["data_s"] = round(time.perf_counter() - t, 1)
 
 
@@ -143,11 +174,11 @@ def stage_train(args, sets, res):
     from nescio.train.output import TrainOutput
     from nescio.train.sft import train_sft
 
-    out = TrainOutput(RUN / args.model / "sft")
+    out = TrainOutput(_sft_dir(args))
     if out.is_finished():
         summary = out.read_summary()
     else:
-        summary = train_sft(args.model, RUN / args.model / "data", out.directory, settings=_settings(args))
+        summary = train_sft(args.model, _data_dir(args), out.directory, settings=_settings(args))
     losses = [c["loss"] for c in summary.curve if "loss" in c]
     res["train"] = {
         "model_id": summary.model_id, "n_examples": summary.data["n_examples"], "counts": summary.data["counts"],
@@ -170,7 +201,8 @@ def stage_generate(args, sets, res, which):
     elif which == "honest":
         generations_for(load_model(args.model, prompt="honest"), sets, captures=False, parts=args.parts)
     else:
-        generations_for(load_model(str(RUN / args.model / "sft" / "merged")), sets, captures=True, parts=args.parts)
+        generations_for(load_model(str(_sft_dir(args) / "merged")), sets, captures=True, parts=args.parts,
+                        label=args.run_name)
     res["timing"][f"generate_{which}_s"] = round(time.perf_counter() - t, 1)
 
 
@@ -248,9 +280,9 @@ def stage_report(args, sets, res):
     from nescio.models import load_model
 
     t = time.perf_counter()
-    raw_lm, sft_lm = load_model(args.model), load_model(str(RUN / args.model / "sft" / "merged"))
+    raw_lm, sft_lm = load_model(args.model), load_model(str(_sft_dir(args) / "merged"))
     raw = generations_for(raw_lm, sets, captures=True, generate=False)
-    sft = generations_for(sft_lm, sets, captures=True, generate=False)
+    sft = generations_for(sft_lm, sets, captures=True, generate=False, label=args.run_name)
     honest = generations_for(load_model(args.model, prompt="honest"), sets, captures=False, generate=False)
     missing = sorted({s for s in EVAL_SETS if s in sets and not all(s in g for g in (raw, sft, honest))})
     res["sets_missing"] = missing  # sets whose generations did not finish in time (reported as missing)
@@ -326,16 +358,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--stage", action="append", choices=["data", "train", "raw", "honest", "sft", "report"])
     ap.add_argument("--model", default="smollm2-135m-instruct")
-    ap.add_argument("--train-limit", type=int, default=200, help="built-in train questions for the SFT data")
+    ap.add_argument("--train-limit", type=int, default=604, help="built-in train questions for the SFT data")
+    ap.add_argument("--known-min-share", type=float, default=0.0,
+                    help="share of correct samples for 'known' (0: greedy correct alone, R-Tuning's rule)")
+    ap.add_argument("--known-repeat", type=int, default=2, help="each 'known' example this many times per epoch")
+    ap.add_argument("--extra-train-per-set", type=int, default=0,
+                    help="also train on N questions of each unseen unanswerable set's training portion")
+    ap.add_argument("--run-name", default="sft", help="the SFT run's directory under runs/train_sft/MODEL/")
     ap.add_argument("--samples", type=int, default=5)
-    ap.add_argument("--guard-limit", type=int, default=100, help="questions per guard split (train, calibration)")
+    ap.add_argument("--guard-limit", type=int, default=300, help="questions per guard split (train, calibration)")
     ap.add_argument("--test-limit", type=int, default=100, help="built-in test questions")
     ap.add_argument("--set-limit", type=int, default=30, help="questions per ../shared set")
     ap.add_argument("--alphas", type=float, nargs="+", default=[0.1, 0.2, 0.3])
-    ap.add_argument("--epochs", type=float, default=2.0)
-    ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--batch-size", type=int, default=4)
-    ap.add_argument("--max-steps", type=int, default=32, help="stop after N steps (-1: all epochs)")
+    ap.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (-1: all epochs)")
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--parts", nargs="+", default=["builtin", "shared"], choices=["builtin", "guard", "test", "shared"],
                     help="generation stages: which question groups (to run them in parallel processes)")

@@ -109,3 +109,10 @@ def test_build_sft_data_on_tiny_model_resumes(tiny, tmp_path):
     assert again == examples  # from the store, no regeneration needed
     with pytest.raises(NescioError, match="--samples must be at least 1"):
         build_sft_data(tiny, qs, tmp_path / "e", n_samples=0)
+
+
+def test_known_min_share_zero_is_r_tunings_rule_greedy_correctness_alone():
+    samples = ["Lyon", "Nice", "Lyon", "Marseille", "Lyon"]  # no sample right
+    assert assign_target(PARIS, "Paris", samples).target_type is TargetType.UNCERTAIN
+    assert assign_target(PARIS, "Paris", samples, known_min_share=0.0).target_type is TargetType.KNOWN
+    assert assign_target(PARIS, "Lyon", samples, known_min_share=0.0).target_type is TargetType.UNKNOWN

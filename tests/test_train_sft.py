@@ -103,3 +103,15 @@ def test_bad_input(tmp_path):
         train_sft("no-such-model", _examples(), tmp_path / "y", progress=False)
     with pytest.raises(NescioError, match="bad SFT setting batch_size=0"):
         SFTSettings(batch_size=0)
+
+
+def test_known_repeat_repeats_only_the_plain_answers():
+    from nescio.train.sft import with_known_repeated
+
+    ex = _examples(6)
+    out = with_known_repeated(ex, 3)
+    assert len(out) == 3 * 3 + 3
+    assert sum(e.target_type is TargetType.KNOWN for e in out) == 9
+    assert [e.id for e in with_known_repeated(ex, 1)] == [e.id for e in ex]
+    with pytest.raises(NescioError, match="bad SFT setting known_repeat=0"):
+        SFTSettings(known_repeat=0)

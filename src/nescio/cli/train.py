@@ -17,7 +17,8 @@ def data_cmd(
     out: str = typer.Option("runs/idk/data", help="Dataset directory (sft.jsonl + dataset.json); a rerun resumes."),
     samples: int = typer.Option(5, help="Sampled answers per question besides the greedy one (K)."),
     limit: Optional[int] = typer.Option(None, help="At most N questions (a deterministic, category-mixed subset)."),
-    known_min_share: float = typer.Option(0.5, help="Share of correct samples needed for 'known' (else 'uncertain')."),
+    known_min_share: float = typer.Option(0.5, help="Share of correct samples needed for 'known' (else 'uncertain'); "
+                                          "0: greedy correct alone (R-Tuning)."),
 ) -> None:
     """Build the SFT dataset from the model's graded greedy and sampled answers."""
     from nescio.train.data import build_sft_data
@@ -35,21 +36,25 @@ def sft_cmd(
     train_bench: list[str] = typer.Option(["builtin:train"], help="Question set(s) for the data when --data is not given."),
     samples: int = typer.Option(5, help="Sampled answers per question for the data (K)."),
     limit: Optional[int] = typer.Option(None, help="At most N training questions (deterministic subset)."),
+    known_min_share: float = typer.Option(0.5, help="Share of correct samples needed for 'known' (else 'uncertain'); "
+                                          "0: greedy correct alone (R-Tuning)."),
     epochs: float = typer.Option(2.0, help="Passes over the data."),
     lr: float = typer.Option(2e-4, help="Learning rate."),
     batch_size: int = typer.Option(8, help="Examples per step."),
     lora_r: int = typer.Option(16, help="LoRA rank (alpha = 2r)."),
     save_steps: int = typer.Option(25, help="Checkpoint every N steps."),
     seed: int = typer.Option(0, help="Seed (data order, initialisation)."),
+    known_repeat: int = typer.Option(1, help="Show each 'known' example (a plain answer) N times per epoch, "
+                                     "to balance answers against refusals."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in OUT."),
 ) -> None:
     """Fine-tune with LoRA so the model answers what it knows, hedges when unsure and says 'I don't know'."""
     from nescio.train.sft import SFTSettings, sft_pipeline
 
     settings = SFTSettings(epochs=epochs, learning_rate=lr, batch_size=batch_size, lora_r=lora_r, lora_alpha=2 * lora_r,
-                           save_steps=save_steps, seed=seed)
+                           save_steps=save_steps, seed=seed, known_repeat=known_repeat)
     s = sft_pipeline(model, out, data=data, train_benches=train_bench, n_samples=samples, limit=limit,
-                     settings=settings, overwrite=overwrite)
+                     known_min_share=known_min_share, settings=settings, overwrite=overwrite)
     counts = ", ".join(f"{k} {v}" for k, v in s.data["counts"].items())
     typer.echo(f"trained {s.data['n_examples']} examples ({counts}) in {s.timing['train_s']:.0f} s "
                f"({s.timing['examples_per_s']} examples/s); model id {s.model_id}")

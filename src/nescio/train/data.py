@@ -9,7 +9,8 @@ only, kept as evidence). :func:`assign_target` then picks the target:
 target type    when                                                target
 =============  ==================================================  ====================================
 KNOWN          answerable; greedy correct and at least             the model's own greedy answer (its
-               ``known_min_share`` of the samples correct          voice; no new facts are taught)
+               ``known_min_share`` of the samples correct (0:      voice; no new facts are taught)
+               greedy correctness alone, R-Tuning's rule)
 UNCERTAIN      answerable; the right answer appears among greedy   "I'm not sure, but it may be: X."
                + samples, but not KNOWN (greedy wrong, or samples  (X = the most frequent correct
                split), with at least ``uncertain_min_correct``     sample; the guard's HEDGE_TEMPLATE)
@@ -269,8 +270,9 @@ def build_sft_data(
 
     if n_samples < 1:
         raise NescioError(f"--samples must be at least 1 (the targets compare greedy with samples), got {n_samples}")
-    if not 0.0 < known_min_share <= 1.0:
-        raise NescioError(f"known_min_share must be in (0, 1], got {known_min_share}")
+    if not 0.0 <= known_min_share <= 1.0:
+        raise NescioError(f"known_min_share must be in [0, 1] (0: greedy correct alone is 'known', as in R-Tuning), "
+                          f"got {known_min_share}")
     lm = load_model(model) if isinstance(model, str) else model
     specs = [t for t in train_benches if isinstance(t, str)]
     questions = load_train_questions(specs) if specs else list(train_benches)

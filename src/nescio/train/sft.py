@@ -42,12 +42,14 @@ class SFTSettings:
     seed: int = 0
     save_steps: int = 25
     logging_steps: int = 5
+    known_repeat: int = 1  # each 'known' example (a plain answer) appears this many times per epoch
 
     def __post_init__(self) -> None:
         bad = [name for name, ok in (
             ("epochs", self.epochs > 0), ("learning_rate", self.learning_rate > 0), ("batch_size", self.batch_size >= 1),
             ("grad_accum", self.grad_accum >= 1), ("max_length", self.max_length >= 8), ("save_steps", self.save_steps >= 1),
             ("logging_steps", self.logging_steps >= 1), ("warmup_steps", self.warmup_steps >= 0),
+            ("known_repeat", self.known_repeat >= 1),
         ) if not ok]
         if bad:
             raise NescioError(f"bad SFT setting {bad[0]}={getattr(self, bad[0])!r}; epochs, learning rate, sizes and "
@@ -88,6 +90,17 @@ def tokenize_examples(lm: Any, examples: Sequence[SFTExample]) -> list[dict]:
         c = tok(completion_text(lm, e.target), add_special_tokens=False)["input_ids"]
         rows.append({"input_ids": list(p) + list(c), "completion_mask": [0] * len(p) + [1] * len(c)})
     return rows
+
+
+def with_known_repeated(examples: Sequence[SFTExample], repeat: int) -> list[SFTExample]:
+    """The training sequence: each 'known' example ``repeat`` times (in place), the others once.
+
+    A small model taught mostly "I don't know" learns to refuse everything; repeating the
+    plain answers it gets right rebalances answer vs refusal without inventing targets.
+    """
+    from nescio.train.data import TargetType
+
+    return [e for e in examples for _ in range(repeat if e.target_type == TargetType.KNOWN else 1)]
 
 
 def _data_hash(examples: Sequence[SFTExample]) -> str:
@@ -147,7 +160,7 @@ def train_sft(
 
     from nescio.train.lora import lora_config, merge_adapter, save_adapter
 
-    rows = tokenize_examples(lm, examples)
+    rows = tokenize_examples(lm, with_known_repeated(examples, settings.known_repeat))
     dataset = Dataset.from_list(rows)
     args = SFTConfig(
         output_dir=str(out.checkpoints_dir),
@@ -233,6 +246,7 @@ def sft_pipeline(
     train_benches: Sequence[str] = ("builtin:train",),
     n_samples: int = 5,
     limit: int | None = None,
+    known_min_share: float = 0.5,
     settings: SFTSettings | None = None,
     overwrite: bool = False,
     progress: bool = True,
@@ -248,5 +262,6 @@ def sft_pipeline(
         raise NescioError(f"{out} holds a finished training run (train.json); pass --overwrite to replace it or choose another --out")
     if data is None:
         data = Path(out) / "data"
-        build_sft_data(model, list(train_benches), data, n_samples=n_samples, limit=limit, progress=progress)
+        build_sft_data(model, list(train_benches), data, n_samples=n_samples, limit=limit,
+                       known_min_share=known_min_share, progress=progress)
     return train_sft(model, data, out, settings=settings, overwrite=overwrite, progress=progress)
