@@ -18,6 +18,10 @@ def test_data_list_shows_categories_and_split_counts():
     for name in ("fact/geography", "fabricated", "future", "random_fact", "false_premise", "calibration"):
         assert name in result.output
     assert "triviaqa" in result.output and "jsonl" in result.output
+    from nescio.data import hard_questions
+
+    assert "hard/arithmetic" in result.output and "hard/word_problem" in result.output
+    assert f"hard: {len(hard_questions())} questions" in result.output
 
 
 def test_data_show_builtin_category():

@@ -9,29 +9,29 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("list")
 def list_cmd() -> None:
-    """The built-in benchmark's categories with counts per split, and the formats `--bench` accepts."""
+    """The built-in question sets (builtin, hard) by category and split, and the formats `--bench` accepts."""
     from rich.console import Console
     from rich.table import Table
 
-    from nescio.data import LOADERS, SPLITS, builtin_questions
+    from nescio.data import LOADERS, SPLITS, builtin_questions, hard_questions
 
-    questions = builtin_questions()
-    table = Table(title=f"builtin: {len(questions)} questions (seeded, stratified splits)")
-    table.add_column("category")
-    table.add_column("answerable")
-    for split in SPLITS:
-        table.add_column(split, justify="right")
-    table.add_column("total", justify="right")
-    categories = list(dict.fromkeys(q.category for q in questions))
-    for category in categories:
-        rows = [q for q in questions if q.category == category]
-        counts = [sum(q.split == s for q in rows) for s in SPLITS]
-        table.add_row(category, "yes" if rows[0].answerable else "no", *map(str, counts), str(len(rows)))
-    totals = [sum(q.split == s for q in questions) for s in SPLITS]
-    table.add_row("all", "", *map(str, totals), str(len(questions)), style="bold")
     console = Console()
-    console.print(table)
-    console.print("Question sets: builtin, builtin:SPLIT (" + ", ".join(SPLITS) + "), "
+    for name, questions, how in (("builtin", builtin_questions(), "seeded, stratified splits"),
+                                 ("hard", hard_questions(), "generated problems with exact answers, seeded hash splits")):
+        table = Table(title=f"{name}: {len(questions)} questions ({how})")
+        table.add_column("category")
+        table.add_column("answerable")
+        for split in SPLITS:
+            table.add_column(split, justify="right")
+        table.add_column("total", justify="right")
+        for category in dict.fromkeys(q.category for q in questions):
+            rows = [q for q in questions if q.category == category]
+            counts = [sum(q.split == s for q in rows) for s in SPLITS]
+            table.add_row(category, "yes" if rows[0].answerable else "no", *map(str, counts), str(len(rows)))
+        totals = [sum(q.split == s for q in questions) for s in SPLITS]
+        table.add_row("all", "", *map(str, totals), str(len(questions)), style="bold")
+        console.print(table)
+    console.print("Question sets: builtin, builtin:SPLIT (" + ", ".join(SPLITS) + "), hard, hard:SPLIT, "
                   "hf:HUB_ID[:CONFIG][@SPLIT], or NAME:PATH with NAME one of: " + ", ".join(LOADERS), markup=False)
 
 
