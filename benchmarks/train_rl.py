@@ -91,9 +91,9 @@ def train(name: str, spec: str, args, questions) -> dict:
     settings = GRPOSettings(reward=spec, k=args.k, prompts_per_step=args.prompts_per_step, steps=args.steps,
                             learning_rate=args.lr, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
                             lora_layers=args.lora_layers, max_tokens=args.max_tokens, seed=args.seed,
-                            save_steps=args.save_steps, prompt="stepwise")
+                            save_steps=args.save_steps, prompt=args.prompt)
     print(f"[train] {name}: {spec}, {args.steps} steps x {args.prompts_per_step} questions x K={args.k}", flush=True)
-    return train_grpo(MODEL, questions, out.directory, settings).to_dict()
+    return train_grpo(args.start_model, questions, out.directory, settings).to_dict()
 
 
 def evaluate(name: str, model_spec: str, sets: dict, args) -> list[dict]:
@@ -113,7 +113,7 @@ def evaluate(name: str, model_spec: str, sets: dict, args) -> list[dict]:
         from nescio.types import GenerationConfig
 
         lm = load_model(model_spec)
-        lm.prompt = "stepwise"
+        lm.prompt = args.prompt
         config = GenerationConfig(max_new_tokens=args.max_tokens, batch_size=16)
         print(f"[eval] {name}: {len(todo)} questions", flush=True)
         with open(path, "a", encoding="utf-8") as f:
@@ -219,6 +219,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", default=str(ROOT / "runs" / "train_rl"))
     p.add_argument("--shared", default=str(ROOT / ".." / "shared" / "data"))
+    p.add_argument("--start-model", default=MODEL,
+                   help="the model every reward starts from (e.g. a `nescio train sft` merged directory)")
+    p.add_argument("--prompt", default="stepwise", help="the prompt for training and evaluation (a model tuned with "
+                   "the default prompt should keep it)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--prompts-per-step", type=int, default=1)
@@ -257,7 +261,7 @@ def main() -> None:
         elif out.is_finished():
             training[name] = out.read_summary().to_dict()
     if not args.partial:  # the start model last: the comparison between rewards matters most if time runs out
-        rows["start"] = evaluate("start", MODEL, sets, args)
+        rows["start"] = evaluate("start", args.start_model, sets, args)
     else:
         for name in ("start", *args.rewards):
             path = Path(args.runs) / "eval" / f"{name}.jsonl"
@@ -285,7 +289,8 @@ def main() -> None:
         "eval_sets": {s: {"n": len(qs), "sources": sorted({q.source for q in qs})} for s, qs in sets.items()},
         "n_train_questions": len(questions),
         "targets": targets(summary, tables),
-        "model": MODEL,
+        "model": args.start_model,
+        "prompt": args.prompt,
         "wall_s_this_invocation": round(time.time() - t0, 1),
         "command": "OMP_NUM_THREADS=1 python benchmarks/train_rl.py " + " ".join(sys.argv[1:]),
     }
