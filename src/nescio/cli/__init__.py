@@ -22,11 +22,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from nescio.cli import data, models, rag, run, serve, theory, train
+    from nescio.cli import calibrate, data, models, rag, run, serve, theory, train
 
     app.add_typer(data.app, name="data", help="Question sets: list and show.")
     models.register(app)
     run.register(app)
+    calibrate.register(app)
     theory.register(app)
     serve.register(app)
     train.register(app)

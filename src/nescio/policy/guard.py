@@ -196,19 +196,28 @@ class Guard(Params):
         oc = as_outcomes(calibration_outcomes, len(cal), "calibration")
         self.model_id_ = None if model_id is None else str(model_id)
         self.model_spec_ = None if model_spec is None else str(model_spec)
-        # 1. signals and the combiner on train (the model's own abstentions left out), calibrator on calibration
+        # 1. signals and the combiner on train (the model's own abstentions left out)
         X_train = ss.fit_transform(train, ot)
-        X_cal = ss.transform(cal)
-        mt, mc = ot != Outcome.ABSTAINED, oc != Outcome.ABSTAINED
+        mt = ot != Outcome.ABSTAINED
         det = Detector(ss.signals, kind=self.detector, calibration=self.calibrator, random_state=self.random_state)
         det.fit(X_train[mt], ot[mt] == Outcome.CORRECT)
-        det.fit_calibration(X_cal[mc], oc[mc] == Outcome.CORRECT)
         # 2. pre-check: blocked answerable questions certified ≤ precheck_alpha
-        fired_c = np.zeros(len(cal), dtype=bool)
         if pre is not None:
             pre.fit(train, ot, cal)
-            fired_c = pre.check(cal).fired
-        # 3. risk control on calibration questions the guard would otherwise answer
+        # 3. calibrator and risk thresholds on calibration
+        return self._fit_calibration(ss, det, pre, cal, oc, n_train=len(train))
+
+    def _fit_calibration(self, ss: SignalSet, det: Detector, pre: PreCheck | None, cal: list[Generation],
+                         oc: np.ndarray, *, n_train: int) -> Guard:
+        """The calibration-split steps of :meth:`fit` with the signal set, combiner and pre-check
+        already fitted: the calibrator, then Learn-then-Test thresholds on the calibration
+        questions the guard would otherwise answer (the model's own abstentions and pre-check
+        blocks left out); sets the learned state and the fit summary. ``det`` is modified.
+        Also the step :func:`nescio.policy.recalibrate.recalibrate` repeats on a user's questions."""
+        X_cal = ss.transform(cal)
+        mc = oc != Outcome.ABSTAINED
+        det.fit_calibration(X_cal[mc], oc[mc] == Outcome.CORRECT)
+        fired_c = pre.check(cal).fired if pre is not None else np.zeros(len(cal), dtype=bool)
         s_cal = det.raw_score(X_cal)
         use = mc & ~fired_c
         policy = RiskPolicy(self.alpha, self.delta, self.hedge_alpha, tuple(self.levels)).fit(
@@ -216,7 +225,7 @@ class Guard(Params):
         self.signal_set_, self.detector_, self.precheck_, self.policy_ = ss, det, pre, policy
         self._set_derived()
         self.fit_summary_ = GuardFitSummary(
-            n_train=len(train), n_calibration=len(cal), threshold=float(self.threshold_),
+            n_train=n_train, n_calibration=len(cal), threshold=float(self.threshold_),
             hedge_floor=self.hedge_floor_, precheck_threshold=float(pre.threshold_) if pre else float("inf"),
             certified=policy.risk_.certified_, calibration_answered=int((s_cal[use] >= self.threshold_).sum()),
             calibration_risk_upper_bound=policy.risk_.upper_bound_at(self.threshold_),
