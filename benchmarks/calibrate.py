@@ -97,14 +97,19 @@ def _at(guard, gens, outcomes, alpha: float | None, *, decisions=None) -> dict:
 
     if alpha is None or not np.isfinite(guard.policy_.thresholds(alpha)[0]):
         return {"certified": False, "answered": 0, "hallucinated": 0, "realised_risk": None, "exceeds": False,
-                "kept": 0.0}
+                "kept": 0.0, "noise_exceed": 0.0}
     d = decisions if decisions is not None else guard.decide(gens, alpha=alpha)
     t = tally(d.action_array(), outcomes)
     n = len(gens)
     answered, halluc = int(round(t["answered"] * n)), int(round(t["hallucinated"] * n))
     risk = halluc / answered if answered else None
+    from scipy.stats import binom
+
+    # how often a guard whose true risk were exactly α would exceed α on this many answered test questions:
+    # the part of the exceed rate that test-set sampling alone explains
+    noise = float(binom.sf(np.floor(alpha * answered + 1e-9), answered, alpha)) if answered else 0.0
     return {"certified": True, "answered": answered, "hallucinated": halluc, "realised_risk": risk,
-            "exceeds": bool(risk is not None and risk > alpha), "kept": float(t["kept"])}
+            "exceeds": bool(risk is not None and risk > alpha), "kept": float(t["kept"]), "noise_exceed": noise}
 
 
 def _aggregate(rows: list[dict], delta: float) -> dict:
@@ -116,6 +121,7 @@ def _aggregate(rows: list[dict], delta: float) -> dict:
         "splits": n, "certified_share": len(cert) / n,
         "exceeds_share": sum(r["exceeds"] for r in rows) / n,
         "exceeds_share_target_le": delta, "met": sum(r["exceeds"] for r in rows) / n <= delta,
+        "exceeds_share_if_true_risk_were_alpha": float(np.mean([r["noise_exceed"] for r in rows])),
         "nothing_answered_share": sum(r["answered"] == 0 for r in rows) / n,
         "kept_mean": float(np.mean([r["kept"] for r in rows])),
         "answered_mean": float(np.mean([r["answered"] for r in rows])),
