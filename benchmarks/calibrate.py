@@ -5,11 +5,11 @@
 
 Parts (each merges its figures into the results file):
 - sizes:  how many answered-correct calibration questions a certificate at α needs at δ, and
-  how many labelled questions that means at a given accuracy (``nescio.policy.recalibrate``'s
+  how many labelled questions that means at a given accuracy (``nescio.policy.recalibration``'s
   ``min_correct_answers`` / ``questions_needed``: the risk policy's own exact binomial test).
 - splits: guards fitted on the built-in train/calibration splits (SmolLM2, as ``nescio eval``
   fits them; with and without the pre-check), then recalibrated with
-  ``nescio.policy.recalibrate.recalibrate`` (what ``nescio calibrate`` runs) on part of a
+  ``nescio.policy.recalibration.recalibrate`` (what ``nescio calibrate`` runs) on part of a
   "user set" and tested on the rest, over 50 random calibration/test splits and two
   calibration shares. User sets: 300 TriviaQA questions (the issue's case) and the built-in
   test split (the guard's own kind of questions, where certification is possible). Per α
@@ -19,6 +19,8 @@ Parts (each merges its figures into the results file):
   tightest certifiable α (a diagnostic), for the guard without recalibration, recalibrated,
   recalibrated with its combiner refitted (``--refit-detector``), and recalibrated without
   the pre-check.
+- cli:    ``nescio calibrate`` itself on the real model (subprocess), on the built-in test
+  split at α = 0.1 and 0.3; its terminal output is recorded.
 
 Generations (with the captures fitting needs) are shared with earlier runs' stores: copy e.g.
 ../seam-policy/runs/bench-guard/generations into runs/bench-calibrate/generations to skip the
@@ -49,7 +51,7 @@ ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def part_sizes(args) -> dict:
-    from nescio.policy.recalibrate import min_correct_answers, questions_needed
+    from nescio.policy.recalibration import min_correct_answers, questions_needed
 
     rows = []
     for delta in (0.05, 0.1, 0.2):
@@ -182,7 +184,7 @@ def part_splits(args) -> dict:
 
 def _user_set(args, guards, user, name) -> dict:
     from nescio.policy.answering import grade_outcomes, model_abstained
-    from nescio.policy.recalibrate import _add_level, min_correct_answers, questions_needed, recalibrate
+    from nescio.policy.recalibration import _add_level, min_correct_answers, questions_needed, recalibrate
     from nescio.types import NescioError, Outcome
     from tqdm.auto import tqdm
 
@@ -262,10 +264,35 @@ def _user_set(args, guards, user, name) -> dict:
     return out
 
 
+def part_cli(args) -> dict:
+    """`nescio calibrate` itself, end to end on the real model (the guard from part splits), on the
+    built-in test split: at α = 0.1 (refused: too few correct answers) and at α = 0.3."""
+    import sys
+
+    guard_dir = RUNS / "guard-builtin"
+    if not (guard_dir / "guard.json").is_file():
+        return {"cli": {"skipped": "run --part splits first (it saves the built-in guard)"}}
+    nescio = str(Path(sys.executable).parent / "nescio")
+    runs = {}
+    for alpha in ("0.1", "0.3"):
+        out = RUNS / f"cli-alpha{alpha}"
+        cmd = [nescio, "calibrate", "--guard", str(guard_dir), "--bench", "builtin:test", "--out", str(out),
+               "--alpha", alpha, "--generations", str(RUNS / "cli-generations"), "--overwrite"]
+        t = time.perf_counter()
+        r = subprocess.run(cmd, capture_output=True, text=True, env=os.environ | {"COLUMNS": "200"})
+        rec = out / "recalibration.json"
+        runs[alpha] = {"command": " ".join(["nescio", *cmd[1:]]).replace(str(ROOT) + "/", ""),
+                       "exit_code": r.returncode, "stdout": r.stdout.strip().splitlines(),
+                       "stderr_last_line": (r.stderr.strip().splitlines() or [""])[-1],
+                       "wall_s": time.perf_counter() - t,
+                       "recalibration": json.loads(rec.read_text()) if r.returncode == 0 and rec.is_file() else None}
+    return {"cli": runs}
+
+
 def main() -> None:
     global RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", action="append", choices=["sizes", "splits"])
+    ap.add_argument("--part", action="append", choices=["sizes", "splits", "cli"])
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--questions", type=int, default=300, help="TriviaQA questions (the user's labelled set)")
     ap.add_argument("--splits", type=int, default=50)
@@ -273,7 +300,7 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=RESULTS)
     args = ap.parse_args()
     args.cal_share = args.cal_share or [0.5, 2 / 3]
-    parts = args.part or ["sizes", "splits"]
+    parts = args.part or ["sizes", "splits", "cli"]
     RESULTS = args.results
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "note": "2 shared CPU cores"}
@@ -281,7 +308,7 @@ def main() -> None:
                                            text=True).stdout.strip()
     for part in parts:
         t = time.perf_counter()
-        results.update({"sizes": part_sizes, "splits": part_splits}[part](args))
+        results.update({"sizes": part_sizes, "splits": part_splits, "cli": part_cli}[part](args))
         results.setdefault("commands", {})[part] = (
             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')} python benchmarks/calibrate.py --part {part}"
             + (f" --questions {args.questions} --splits {args.splits}"

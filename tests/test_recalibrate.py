@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from nescio.policy.guard import Guard
-from nescio.policy.recalibrate import (RECALIBRATION_FILE, calibrate, min_correct_answers, questions_needed,
-                                       recalibrate)
+from nescio.policy.recalibration import RECALIBRATION_FILE, min_correct_answers, questions_needed, recalibrate
 from nescio.policy.risk import RiskController
 from nescio.types import NescioError, Outcome, Question
 
@@ -259,3 +258,11 @@ def test_wrong_inputs_are_one_line_errors(workflow, monkeypatch, capsys, case, m
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith("error:") and match in lines[0]
     assert not (tmp / "o" / "guard.json").exists()
+
+
+def test_public_names():
+    import nescio.policy
+    from nescio.policy import RecalibrationSummary as S, recalibrate as r
+
+    assert r is recalibrate and callable(r) and S.__name__ == "RecalibrationSummary"
+    assert nescio.policy.recalibrate is recalibrate  # the function, not a module of the same name

@@ -21,7 +21,7 @@ def _point(p) -> str:
 
 
 def print_summary(s, out: str, console) -> None:
-    """The terminal summary of a :class:`~nescio.policy.recalibrate.RecalibrationSummary`."""
+    """The terminal summary of a :class:`~nescio.policy.recalibration.RecalibrationSummary`."""
     console.print(f"[bold]refitted[/]: {', '.join(s.refitted)} on {s.n_calibration} of your {s.n_questions} questions"
                   + (f" (combiner on the other {s.n_combiner})" if s.n_combiner else ""))
     console.print(f"[bold]kept unchanged[/]: {', '.join(s.kept)}"
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         own labelled questions, keeping its probes; write the new guard to --out."""
         from rich.console import Console
 
-        from nescio.policy.recalibrate import calibrate
+        from nescio.policy.recalibration import calibrate
 
         s = calibrate(model, guard, bench, out, alpha=alpha, delta=delta, refit_detector=refit_detector,
                       overwrite=overwrite, generations_dir=generations, limit=limit)

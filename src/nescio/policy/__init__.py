@@ -8,7 +8,7 @@ The guard is a composition of scikit-learn-style estimators and holds no model:
 - :mod:`~nescio.policy.risk`: Learn-then-Test thresholds with a Clopper–Pearson guarantee;
 - :mod:`~nescio.policy.scoring`: confidence target (Kalai et al.), hedge band, tallies;
 - :mod:`~nescio.policy.guard`: :class:`Guard` (``from_model`` / ``fit`` / ``decide`` / ``save`` / ``load``);
-- :mod:`~nescio.policy.recalibrate`: :func:`recalibrate` (refit calibrator + thresholds on a user's questions);
+- :mod:`~nescio.policy.recalibration`: :func:`recalibrate` (refit calibrator + thresholds on a user's questions);
 - :mod:`~nescio.policy.answering`: :func:`answer` (model + guard + texts → ``DecisionBatch``).
 """
 
@@ -30,8 +30,8 @@ _LAZY = {
     "PrecheckResult": "nescio.policy.precheck",
     "Detector": "nescio.policy.detector",
     "Calibrator": "nescio.policy.calibrate",
-    "recalibrate": "nescio.policy.recalibrate",
-    "RecalibrationSummary": "nescio.policy.recalibrate",
+    "recalibrate": "nescio.policy.recalibration",
+    "RecalibrationSummary": "nescio.policy.recalibration",
     "RiskController": "nescio.policy.risk",
     "RiskPolicy": "nescio.policy.risk",
     "clopper_pearson_upper": "nescio.policy.risk",

@@ -213,7 +213,7 @@ class Guard(Params):
         already fitted: the calibrator, then Learn-then-Test thresholds on the calibration
         questions the guard would otherwise answer (the model's own abstentions and pre-check
         blocks left out); sets the learned state and the fit summary. ``det`` is modified.
-        Also the step :func:`nescio.policy.recalibrate.recalibrate` repeats on a user's questions."""
+        Also the step :func:`nescio.policy.recalibration.recalibrate` repeats on a user's questions."""
         X_cal = ss.transform(cal)
         mc = oc != Outcome.ABSTAINED
         det.fit_calibration(X_cal[mc], oc[mc] == Outcome.CORRECT)
