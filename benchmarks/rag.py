@@ -9,12 +9,18 @@ corpus and with ``--distractors`` (5) extra distractor passages per test questio
 
 - closed_book: the question alone;
 - naive_rag: the top-k passages in the prompt, no filter;
-- nescio_rag: top-k, only passages the relevance filter keeps; none kept → abstain without generating;
+- nescio_rag: top-k, then only the best evidence sentence the relevance filter keeps enters the
+  prompt; none kept → abstain without generating;
+- nescio_rag_supported: nescio RAG, abstaining also when the answer is not in the kept evidence
+  (:func:`nescio.signals.retrieval.answer_in_evidence`; no extra generation);
 - nescio_rag_guard: nescio RAG answers through a guard fitted on the cheap logit signals, the
   residual probes and the retrieval-aware signals (α = 0.1 and 0.2, δ = 0.1); an ablation
   without the retrieval signals is reported beside it.
 
-Generations are stored under runs/bench-rag/ and reused on a rerun (resumable after kill -9).
+Generations are stored under runs/bench-rag/ and reused on a rerun (resumable after kill -9);
+``--generate-only STAGE`` fills one store and exits (to run the benchmark in short pieces).
+A store is keyed by its stage name only: after a change to what enters the prompts, delete
+the stores it affects (the nescio_rag and fit_* ones for a filter change).
 Latency: per-question wall time at batch size 1 on ``--latency-n`` in-corpus questions,
 closed-book generation vs retrieval + filter + generation.
 """
@@ -36,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "rag.json"
 RUNS_DEFAULT = ROOT / "runs" / "bench-rag"
 GROUPS = ("in_corpus", "gap", "unanswerable")
+STAGES = ("closed_book", "fit_train", "fit_calibration", "nescio_rag_clean", "nescio_rag_distractors",
+          "naive_rag_clean", "naive_rag_distractors")
 
 
 def _rates(outcomes: np.ndarray, answered: np.ndarray) -> dict:
@@ -92,6 +100,7 @@ def main() -> None:
     ap.add_argument("--runs", default=str(RUNS_DEFAULT), help="where generations are stored")
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--table", action="store_true", help="print the markdown tables of --out and exit")
+    ap.add_argument("--generate-only", choices=STAGES, default=None, help="fill this generation store and exit")
     args = ap.parse_args()
     if args.table:
         print(table(json.loads(Path(args.out).read_text())))
@@ -105,6 +114,7 @@ def main() -> None:
     from nescio.rag.index import Index
     from nescio.rag.retrieve import attach_retrieval, split_no_evidence
     from nescio.rag.signals import RAG_SIGNALS, score_context_reliance
+    from nescio.signals.retrieval import answer_in_evidence
     from nescio.types import Action, GenerationConfig
 
     def outcomes_of(gens):
@@ -128,6 +138,24 @@ def main() -> None:
     guard_proto = Guard(signals=signals, use_precheck=False)
     captured = replace(guard_proto.generation_config(model=lm), batch_size=args.batch_size)
     timings = {}
+    if args.generate_only:
+        stage = args.generate_only
+        if stage == "closed_book":
+            generate_resumable(lm, test, plain, RUNS / stage)
+        elif stage.startswith("fit_"):
+            qs = train if stage == "fit_train" else cal
+            todo, _ = split_no_evidence(attach_retrieval(clean, qs, k=args.k, relevance_filter=filt, no_evidence="abstain"))
+            generate_resumable(lm, todo, captured, RUNS / stage)
+        else:
+            index = clean if stage.endswith("_clean") else noisy
+            if stage.startswith("naive"):
+                generate_resumable(lm, attach_retrieval(index, test, k=args.k, relevance_filter=None), plain, RUNS / stage)
+            else:
+                todo, _ = split_no_evidence(attach_retrieval(index, test, k=args.k, relevance_filter=filt,
+                                                             no_evidence="abstain"))
+                generate_resumable(lm, todo, captured, RUNS / stage)
+        print(f"{stage}: done in {time.perf_counter() - t_start:.0f} s", flush=True)
+        return
 
     def run(name, questions, config):
         t = time.perf_counter()
@@ -194,10 +222,14 @@ def main() -> None:
         outs = dict(zip([g.question.id for g in ng], outcomes_of(ng)))
         record(f"nescio_rag/{corpus}", outs, {i: True for i in outs})
         results["conditions"][f"nescio_rag/{corpus}"]["abstained_without_generating"] = len(skipped)
+        supported = {g.question.id: answer_in_evidence(g) for g in ng}
+        record(f"nescio_rag_supported/{corpus}", outs, supported)
         for gname, guard in guards.items():
             d = guard.decide(ng)
             answered = {g.question.id: a != Action.ABSTAIN for g, a in zip(ng, d.actions)}
             record(f"nescio_rag_guard_{gname}/{corpus}", outs, answered)
+            record(f"nescio_rag_supported_guard_{gname}/{corpus}", outs,
+                   {i: a and supported[i] for i, a in answered.items()})
         # how well each retrieval signal separates hallucinated from correct nescio RAG answers
         o = np.array([outs[g.question.id] for g in ng], dtype=object)
         m = o != "abstained"
@@ -247,7 +279,8 @@ def table(results: dict) -> str:
         return "–" if x is None else f"{100 * x:.1f}%"
 
     names = ("closed_book", "naive_rag", "nescio_rag", "nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2",
-             "nescio_rag_guard_alpha0.2_no_rag_signals")
+             "nescio_rag_guard_alpha0.2_no_rag_signals", "nescio_rag_supported", "nescio_rag_supported_guard_alpha0.1",
+             "nescio_rag_supported_guard_alpha0.2")
     lines = []
     for corpus in ("clean", "distractors"):
         lines += [f"**{corpus} corpus**", "",
@@ -272,7 +305,8 @@ def _targets(results: dict) -> dict:
     def get(cond, group, key):
         return c.get(cond, {}).get(group, {}).get(key)
 
-    guards = ("nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2")
+    guards = ("nescio_rag_guard_alpha0.1", "nescio_rag_guard_alpha0.2", "nescio_rag_supported",
+              "nescio_rag_supported_guard_alpha0.1", "nescio_rag_supported_guard_alpha0.2")
     return {
         "in_corpus_hallucination_rate_among_answered_le_half_closed_book": {
             k: get(f"{k}/clean", "in_corpus", "hallucination_rate_among_answered")

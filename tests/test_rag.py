@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nescio.rag.corpus import Passage, chunk, read_corpus
-from nescio.rag.filter import RelevanceFilter, holds_answer, pair_features
+from nescio.rag.filter import FEATURES, RelevanceFilter, holds_answer, sentences, training_data
 from nescio.rag.index import Index
 from nescio.rag.retrieve import attach_retrieval, split_no_evidence
 from nescio.types import Generation, NescioError, Question, Retrieval, RetrievedPassage
@@ -149,27 +149,36 @@ def fitted_filter():
           ("What is the currency of Japan?", ("yen",)), ("Who wrote Hamlet?", ("William Shakespeare",)),
           ("At what temperature does water boil?", ("100",)), ("What is the currency of Germany?", ("euro",)),
           ("On which continent is Japan?", ("Asia",)), ("On which continent is France?", ("Europe",))]
-    hits = index.search([q for q, _ in qa], k=4)
-    X = np.concatenate([pair_features(q, h) for (q, _), h in zip(qa, hits)])
-    y = np.concatenate([[holds_answer(x.passage.text, a) for x in h] for (_, a), h in zip(qa, hits)])
-    return index, RelevanceFilter(precision=0.8).fit(X, y, X, y)
+    X, y, groups = training_data(index, [Question(f"t{i}", q, a) for i, (q, a) in enumerate(qa)], k=4)
+    return index, RelevanceFilter(precision=0.8).fit(X, y, X, y, groups)
 
 
 def test_filter_keeps_the_passage_with_the_answer_and_drops_the_one_without(fitted_filter):
     index, filt = fitted_filter
     q = attach_retrieval(index, [Question("q", "What is the capital of France?", ("Paris",))], k=4,
                          relevance_filter=filt)[0]
-    by_id = {p.id: p for p in q.retrieval.passages}
-    assert by_id["fr"].kept and "Paris" in by_id["fr"].text
-    assert "nf" in by_id and not by_id["nf"].kept  # the lookalike "North France" passage, no answer
-    assert by_id["fr"].relevance > by_id["nf"].relevance
+    by_id = {p.id: p for p in q.retrieval.passages}  # candidate sentences: "<passage id>#<sentence>"
+    assert [p.id for p in q.retrieval.kept] == ["fr#0"] and by_id["fr#0"].text == "The capital of France is Paris."
+    assert not by_id["fr#1"].kept  # "France lies in Europe.": the right entity, not the answer
+    assert "nf#0" in by_id and not by_id["nf#0"].kept  # the lookalike "North France" passage, no answer
+    assert by_id["fr#0"].relevance > max(by_id["nf#0"].relevance, by_id["fr#1"].relevance)
+    rel = [p.relevance for p in q.retrieval.passages]
+    assert rel == sorted(rel, reverse=True)  # most probable evidence first
+
+
+def test_sentences_split_at_sentence_ends_only():
+    assert sentences("The capital of France is Paris. France lies in Europe.") == [
+        "The capital of France is Paris.", "France lies in Europe."]
+    assert sentences("Who wrote Emma? Jane Austen.") == ["Who wrote Emma? Jane Austen."]
+    assert sentences("The U.S. Army was founded in 1775. It grew.") == ["The U.S. Army was founded in 1775.", "It grew."]
 
 
 def test_filter_round_trip(fitted_filter, tmp_path):
     _, filt = fitted_filter
     filt.save(tmp_path / "f")
     again = RelevanceFilter.load(tmp_path / "f")
-    X = np.random.default_rng(0).random((5, 5))
+    assert again.max_kept == filt.max_kept and again.calibration_ == filt.calibration_
+    X = np.random.default_rng(0).random((5, len(FEATURES)))
     assert np.array_equal(again.predict_proba(X), filt.predict_proba(X)) and again.threshold_ == filt.threshold_
 
 
@@ -309,3 +318,18 @@ def test_rag_modules_import_first_without_a_cycle():
     for mod in ("nescio.rag.signals", "nescio.rag.answer", "nescio.signals.retrieval"):
         code = f"import {mod}; from nescio.signals import list_signals; assert 'rag_support_lexical' in list_signals()"
         subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_support_rule_abstains_when_the_answer_is_not_in_the_evidence():
+    from nescio.rag.answer import unsupported
+    from nescio.signals.retrieval import answer_in_evidence
+
+    assert not unsupported(_gen("Paris", [GOOD]))
+    assert not unsupported(_gen("The answer is: Paris, France.", [GOOD]))  # preamble and question words skipped
+    assert unsupported(_gen("Lyon", [GOOD]))  # not what the kept evidence says
+    assert unsupported(_gen("Lyon", [GOOD, LOW]))  # LOW is not kept: it does not count
+    assert not unsupported(_gen("I don't know.", [GOOD]))  # the model's own abstention is not judged
+    assert not unsupported(_gen("Lyon", [LOW]))  # nothing kept: a closed-book answer is not judged
+    legs = RetrievedPassage("sp", "A spider has 8 legs.", "Spider", 0.03, 0.9, True)
+    assert answer_in_evidence(_gen("eight", [legs], question="How many legs does a spider have?"))
+    assert not answer_in_evidence(_gen("six", [legs], question="How many legs does a spider have?"))

@@ -25,7 +25,7 @@ def rag_env(tmp_path, monkeypatch):
 
     Index.build(CORPUS, embedder=HashEmbedder(), progress=False).save(tmp_path / "idx")
     f = RelevanceFilter()
-    f.coef_, f.intercept_, f.threshold_ = np.array([4.0, 1.0, 4.0, 2.0, 1.0]), -6.0, 0.5
+    f.coef_, f.intercept_, f.threshold_ = np.array([2.0, 2.0, 1.0, 4.0, -1.0, -0.5, -1.0, 2.0, 1.0]), -8.0, 0.5
     monkeypatch.setattr(answer, "_load_index", lambda path: Index.load(path, embedder=HashEmbedder()))
     monkeypatch.setattr(filt, "default_filter", lambda: f)
     return tmp_path / "idx", f

@@ -9,9 +9,10 @@ import typer
 RAG_HELP = "A retrieval index (built by `nescio index`): answer from its passages."
 RAG_K_HELP = "Passages retrieved per question (before the relevance filter)."
 NO_EVIDENCE_HELP = "When no passage passes the relevance filter: closed_book (answer without passages) or abstain."
+SUPPORT_HELP = "Abstain when the answer is not in the evidence the filter kept (default), or show it anyway."
 
 
-def rag_settings(rag: Optional[str], k: int, no_evidence: str, no_filter: bool = False):
+def rag_settings(rag: Optional[str], k: int, no_evidence: str, no_filter: bool = False, require_support: bool = True):
     """The RagSettings for the `--rag` options, or None without --rag."""
     if rag is None:
         return None
@@ -19,7 +20,7 @@ def rag_settings(rag: Optional[str], k: int, no_evidence: str, no_filter: bool =
     from nescio.rag.index import Index
 
     Index.load(rag)  # fail fast: a missing, damaged or foreign index is refused here
-    return RagSettings(rag, k=k, use_filter=not no_filter, no_evidence=no_evidence)
+    return RagSettings(rag, k=k, use_filter=not no_filter, no_evidence=no_evidence, require_support=require_support)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP
+from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP, SUPPORT_HELP
 from nescio.models.embedded import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ def register(app: typer.Typer) -> None:
         rag: Optional[str] = typer.Option(None, help=RAG_HELP + " Best with a guard from `nescio eval --rag`."),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         no_evidence: str = typer.Option("abstain", help=NO_EVIDENCE_HELP),
+        support_check: bool = typer.Option(True, "--support-check/--no-support-check", help=SUPPORT_HELP),
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
     ) -> None:
         """Answer one question through a fitted guard, or say "I don't know", and explain why."""
@@ -125,7 +126,7 @@ def register(app: typer.Typer) -> None:
             from nescio.models import load_model
 
             model = load_model(model, prompt=prompt)
-        settings = rag_settings(rag, rag_k, no_evidence)
+        settings = rag_settings(rag, rag_k, no_evidence, require_support=support_check)
         if settings is None:
             d = ask_default(question, model, guard, console=Console(stderr=True))
         else:

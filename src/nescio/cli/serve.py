@@ -6,6 +6,7 @@ import os
 from typing import Optional
 
 import typer
+from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP, SUPPORT_HELP
 from nescio.models.embedded import DEFAULT_MODEL
 
 
@@ -31,13 +32,21 @@ def register(app: typer.Typer) -> None:
                                                  "it from the one generation pass (no extra prefill)."),
         threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: OMP_NUM_THREADS, else the "
                                                          "cores the load average leaves free)."),
+        rag: Optional[str] = typer.Option(None, help=RAG_HELP + " Chat requests are then one user message; "
+                                                                 "best with a guard from `nescio eval --rag`."),
+        rag_k: int = typer.Option(4, help=RAG_K_HELP),
+        no_evidence: str = typer.Option("abstain", help=NO_EVIDENCE_HELP),
+        support_check: bool = typer.Option(True, "--support-check/--no-support-check", help=SUPPORT_HELP),
     ) -> None:
         """Serve MODEL behind OpenAI's API; each answer carries the guard's decision (answer, hedge or
         "I don't know"), P(correct) and the certified hallucination rate."""
+        from nescio.cli.rag import rag_settings
         from nescio.serve import ServeConfig, serve
 
+        # a bad index is refused before the model loads
+        settings = rag_settings(rag, rag_k, no_evidence, require_support=support_check)
         config = ServeConfig(host=host, port=port, api_key=api_key or os.environ.get("NESCIO_API_KEY") or None,
                              max_batch=max_batch, max_queue=max_queue, timeout_s=timeout,
                              max_tokens_cap=max_tokens_cap, max_body_bytes=max_body,
                              served_model_name=served_model_name, precheck_first=precheck_first)
-        serve(model, guard, config, threads=threads)
+        serve(model, guard, config, threads=threads, rag=settings)

@@ -1,19 +1,29 @@
-"""The relevance filter: only passages that are evidence for the question enter the prompt.
+"""The relevance filter: only sentences that are evidence for the question enter the prompt.
 
-A logistic regression (scikit-learn) over corpus-independent features of a (question,
-passage) pair — MiniLM cosine, BM25 relative to the query's best, the share of the
-question's content words in the passage, the share of the passage title's words in the
-question, the fused rank — predicts P(the passage holds the answer). Fitted on the
-built-in corpus's training questions (label: the passage contains a gold answer), its
-keep threshold is then chosen on the calibration questions as the lowest one at which at
-least ``precision`` of the kept passages hold the answer. Saved as a JSON + safetensors
-artifact; :func:`default_filter` fits it once and caches it.
+Each retrieved passage is cut into sentences (the passage title stays attached), and a
+logistic regression (scikit-learn) over corpus-independent features of each (question,
+sentence) pair predicts P(the sentence holds the answer): the MiniLM cosine of the passage
+and of the sentence with the question, BM25 relative to the query's best, the share of the
+question's content words the sentence (with its title) covers, how many of the sentence's
+own content words lie outside the question (an answer adds one or two; a comparison with
+another entity adds many), the share of the title's words in the question (a lookalike
+"North France" scores lower than "France"), and the passage's rank. Only the best
+``max_kept`` sentences at or above the keep threshold enter the prompt: a 135M model copies
+the wrong fact from a multi-fact passage or from a near-duplicate distractor, so one clear
+evidence sentence serves it better than several passages.
+
+Fitted on the built-in corpus's training questions (label: the sentence contains a gold
+answer), its keep threshold is chosen on the calibration questions as the lowest one at
+which at least ``precision`` of the questions whose best sentence passes get a sentence
+that holds the answer. Saved as a JSON + safetensors artifact; :func:`default_filter`
+fits it once and caches it.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -23,32 +33,84 @@ from nescio.artifacts import read_artifact, write_artifact
 from nescio.rag.index import Hit
 from nescio.types import NescioError
 
-FILTER_SCHEMA_VERSION = 1
-FEATURES = ("cosine", "bm25_relative", "question_words_in_passage", "title_words_in_question", "reciprocal_rank")
+FILTER_SCHEMA_VERSION = 2
+FEATURES = ("cosine_passage", "cosine_sentence", "bm25_relative", "question_words_in_sentence",
+            "question_words_missing", "sentence_words_outside_question", "title_words_outside_question",
+            "title_words_in_question", "reciprocal_rank")
 _STOP = frozenset("""a an the of in on at to for by with from and or is are was were be been what which who whom whose
 when where why how many much does do did has have had it its this that these those as into about than then there
 their his her he she they them name called""".split())
+# a sentence ends at . or ! after a lower-case letter or digit, before an upper-case letter or digit
+# ("U.S. Army" stays whole; a free-form fact "Who wrote X? Jane Austen." too: "?" does not end one)
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]][.!])\s+(?=[A-Z0-9\"'(])")
 
 
 def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.lower()) if w not in _STOP and len(w) > 1}
 
 
-def pair_features(question: str, hits: Sequence[Hit]) -> np.ndarray:
-    """``[len(hits), len(FEATURES)]`` features for one question's ranked hits."""
+def sentences(text: str) -> list[str]:
+    """``text`` cut at sentence ends (empty pieces dropped)."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a retrieved passage: the unit the filter judges and the prompt shows."""
+
+    hit: Hit
+    rank: int  # the passage's rank, 1-based
+    number: int  # the sentence's position in the passage, 0-based
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.hit.passage.id}#{self.number}"
+
+    @property
+    def title(self) -> str:
+        return self.hit.passage.title
+
+
+def candidates(hits: Sequence[Hit]) -> list[Candidate]:
+    """Every sentence of the ranked hits, in rank then reading order."""
+    return [Candidate(h, rank, j, s) for rank, h in enumerate(hits, 1) for j, s in enumerate(sentences(h.passage.text))]
+
+
+def candidate_features(question: str, cands: Sequence[Candidate], q_vec: np.ndarray | None = None,
+                       s_vecs: np.ndarray | None = None) -> np.ndarray:
+    """``[len(cands), len(FEATURES)]`` features for one question's candidate sentences; ``q_vec`` /
+    ``s_vecs``: unit embeddings of the question and of each ``title. sentence`` (see :func:`featurize`)."""
     q = content_words(question)
     rows = []
-    for rank, h in enumerate(hits, 1):
-        words = content_words(f"{h.passage.title} {h.passage.text}")
-        title = content_words(h.passage.title)
+    for i, c in enumerate(cands):
+        words = content_words(f"{c.title} {c.text}")
+        title = content_words(c.title)
         rows.append([
-            h.cosine,
-            h.bm25_relative,
+            c.hit.cosine,
+            float(s_vecs[i] @ q_vec) if s_vecs is not None else c.hit.cosine,
+            c.hit.bm25_relative,
             len(q & words) / len(q) if q else 0.0,
+            min(len(q - words), 5),
+            min(len(content_words(c.text) - q), 10),
+            min(len(title - q), 5),
             len(title & q) / len(title) if title else 1.0,
-            1.0 / rank,
+            1.0 / c.rank,
         ])
-    return np.asarray(rows, dtype=float).reshape(len(hits), len(FEATURES))
+    return np.asarray(rows, dtype=float).reshape(len(cands), len(FEATURES))
+
+
+def featurize(embedder, questions: Sequence[str], hits: Sequence[Sequence[Hit]]) -> list[tuple[list[Candidate], np.ndarray]]:
+    """(candidates, features) per question; one embedder call for all questions and sentences."""
+    cands = [candidates(h) for h in hits]
+    texts = [f"{c.title}. {c.text}" if c.title else c.text for cs in cands for c in cs]
+    vecs = np.asarray(embedder.encode(list(questions) + texts), dtype=float) if questions else np.zeros((0, 1))
+    q_vecs, s_vecs = vecs[: len(questions)], vecs[len(questions):]
+    out, start = [], 0
+    for question, qv, cs in zip(questions, q_vecs, cands):
+        out.append((cs, candidate_features(question, cs, qv, s_vecs[start : start + len(cs)])))
+        start += len(cs)
+    return out
 
 
 def holds_answer(text: str, answers: Sequence[str]) -> bool:
@@ -61,14 +123,22 @@ def holds_answer(text: str, answers: Sequence[str]) -> bool:
 
 
 class RelevanceFilter:
-    """P(passage is evidence) and a keep threshold. scikit-learn conventions: ``fit`` returns self."""
+    """P(sentence is evidence), a keep threshold and how many passing sentences enter the prompt.
+    scikit-learn conventions: ``fit`` returns self."""
 
-    def __init__(self, precision: float = 0.8, C: float = 1.0, random_state: int = 0):
+    def __init__(self, precision: float = 0.9, C: float = 1.0, max_kept: int = 1, random_state: int = 0):
+        if max_kept < 1:
+            raise NescioError(f"max_kept must be at least 1, got {max_kept}")
         self.precision = precision
         self.C = C
+        self.max_kept = max_kept
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray) -> RelevanceFilter:
+    def fit(self, X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray,
+            groups_cal: np.ndarray | None = None) -> RelevanceFilter:
+        """Fit on (X, y); choose the threshold on the calibration candidates, grouped by question
+        (``groups_cal``, one id per row; default: each row its own question) — only each
+        question's best candidate counts, as only it is sure to enter the prompt."""
         from sklearn.linear_model import LogisticRegression
 
         y, y_cal = np.asarray(y, bool), np.asarray(y_cal, bool)
@@ -78,16 +148,24 @@ class RelevanceFilter:
         self.coef_ = lr.coef_[0].astype(float)
         self.intercept_ = float(lr.intercept_[0])
         p = self.predict_proba(X_cal)
+        groups = np.arange(len(p)) if groups_cal is None else np.asarray(groups_cal)
+        best_p, best_y = [], []
+        for g in np.unique(groups):
+            rows = np.flatnonzero(groups == g)
+            top = rows[np.argmax(p[rows])]
+            best_p.append(p[top])
+            best_y.append(y_cal[top])
+        best_p, best_y = np.asarray(best_p), np.asarray(best_y, bool)
         self.threshold_ = 0.5
-        for t in np.unique(p):  # ascending: the lowest threshold meeting the precision target
-            kept = p >= t
-            if kept.any() and y_cal[kept].mean() >= self.precision:
+        for t in np.unique(best_p):  # ascending: the lowest threshold meeting the precision target
+            kept = best_p >= t
+            if kept.any() and best_y[kept].mean() >= self.precision:
                 self.threshold_ = float(t)
                 break
-        kept = p >= self.threshold_
-        self.calibration_ = {"n": int(len(p)), "kept": int(kept.sum()),
-                             "precision": float(y_cal[kept].mean()) if kept.any() else None,
-                             "recall": float(kept[y_cal].mean()) if y_cal.any() else None}
+        kept = best_p >= self.threshold_
+        self.calibration_ = {"questions": int(len(best_p)), "candidates": int(len(p)), "passed": int(kept.sum()),
+                             "precision": float(best_y[kept].mean()) if kept.any() else None,
+                             "recall": float(kept[best_y].mean()) if best_y.any() else None}
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -95,12 +173,18 @@ class RelevanceFilter:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
 
     def keep(self, X: np.ndarray) -> np.ndarray:
-        return self.predict_proba(X) >= self.threshold_
+        """Which candidates (one question's, any order) enter the prompt: the ``max_kept`` most
+        probable ones at or above the threshold."""
+        p = self.predict_proba(X)
+        out = np.zeros(len(p), dtype=bool)
+        order = np.lexsort((np.arange(len(p)), -p))[: self.max_kept]
+        out[order[p[order] >= self.threshold_]] = True
+        return out
 
     def save(self, directory: str | os.PathLike) -> Path:
         meta = {"features": list(FEATURES), "params": {"precision": self.precision, "C": self.C,
-                "random_state": self.random_state}, "intercept": self.intercept_, "threshold": self.threshold_,
-                "calibration": self.calibration_}
+                "max_kept": self.max_kept, "random_state": self.random_state}, "intercept": self.intercept_,
+                "threshold": self.threshold_, "calibration": self.calibration_}
         return write_artifact(directory, "relevance_filter", artifact="relevance_filter",
                               version=FILTER_SCHEMA_VERSION, meta=meta, arrays={"coef": self.coef_})
 
@@ -116,22 +200,26 @@ class RelevanceFilter:
         return f
 
 
-def fit_builtin_filter(index=None, k: int = 8, precision: float = 0.8) -> RelevanceFilter:
+def training_data(index, questions, k: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, labels, question number) of every candidate sentence retrieved for ``questions``;
+    label: the question is answerable and the sentence holds a gold answer."""
+    feats = featurize(index.embedder, [q.text for q in questions], index.search([q.text for q in questions], k=k))
+    X = np.concatenate([f for _, f in feats])
+    y = np.concatenate([[q.answerable and holds_answer(c.text, q.answers) for c in cs] for q, (cs, _) in zip(questions, feats)])
+    g = np.concatenate([np.full(len(cs), i) for i, (cs, _) in enumerate(feats)])
+    return X, y.astype(bool), g
+
+
+def fit_builtin_filter(index=None, k: int = 8, precision: float = 0.9, max_kept: int = 1) -> RelevanceFilter:
     """Fit the filter on the built-in corpus: training questions to fit, calibration to set the threshold."""
     from nescio.data import builtin_questions
     from nescio.rag.builtin import builtin_corpus
     from nescio.rag.index import Index
 
     index = index or Index.build(builtin_corpus(), progress=False)
-    data = {}
-    for split in ("train", "calibration"):
-        qs = builtin_questions(split)
-        hits = index.search([q.text for q in qs], k=k)
-        X = np.concatenate([pair_features(q.text, h) for q, h in zip(qs, hits)])
-        y = np.concatenate([[q.answerable and holds_answer(x.passage.text, q.answers) for x in h]
-                            for q, h in zip(qs, hits)])
-        data[split] = (X, y)
-    return RelevanceFilter(precision=precision).fit(*data["train"], *data["calibration"])
+    X, y, _ = training_data(index, builtin_questions("train"), k)
+    Xc, yc, gc = training_data(index, builtin_questions("calibration"), k)
+    return RelevanceFilter(precision=precision, max_kept=max_kept).fit(X, y, Xc, yc, gc)
 
 
 def default_filter() -> RelevanceFilter:

@@ -1,7 +1,10 @@
 """Retrieval for questions: top-k passages, the relevance filter's verdict, the no-evidence policy.
 
 :func:`attach_retrieval` returns the questions with a :class:`~nescio.types.Retrieval`
-attached; generation then shows the kept passages in the prompt
+attached. Without a filter (naive RAG) it holds the top-k passages, all kept; with the
+filter it holds the candidate sentences of those passages, most probable evidence first,
+and only the best ``max_kept`` that pass the threshold are kept. Generation then shows
+the kept passages (or sentences) in the prompt
 (:func:`nescio.models.prompts.format_prompt`). Questions with no kept passage are
 answered closed-book or abstained, as ``no_evidence`` says: :func:`split_no_evidence`
 separates the ones to abstain on before any model runs.
@@ -12,7 +15,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Sequence
 
-from nescio.rag.filter import RelevanceFilter, pair_features
+import numpy as np
+
+from nescio.rag.filter import RelevanceFilter, featurize
 from nescio.rag.index import Index
 from nescio.types import NO_EVIDENCE_POLICIES, NescioError, Question, Retrieval, RetrievedPassage
 
@@ -25,25 +30,24 @@ def attach_retrieval(
     relevance_filter: RelevanceFilter | None = None,
     no_evidence: str = "closed_book",
 ) -> list[Question]:
-    """Retrieve ``k`` passages per question; with a filter, only passages it keeps enter the
-    prompt (``relevance_filter=None`` keeps all ``k``: naive RAG)."""
+    """Retrieve ``k`` passages per question; with a filter, only the sentences it keeps enter the
+    prompt (``relevance_filter=None`` keeps all ``k`` passages: naive RAG)."""
     if no_evidence not in NO_EVIDENCE_POLICIES:
         raise NescioError(f"unknown no-evidence policy {no_evidence!r}; accepted: {', '.join(NO_EVIDENCE_POLICIES)}")
     questions = list(questions)
     if not questions:
         return []
+    hits = index.search([q.text for q in questions], k=k)
+    if relevance_filter is None:  # naive RAG: every retrieved passage enters the prompt
+        return [replace(q, retrieval=Retrieval(tuple(RetrievedPassage(h.passage.id, h.passage.text, h.passage.title,
+                                                                      h.score) for h in hs), no_evidence))
+                for q, hs in zip(questions, hits)]
     out = []
-    for q, hits in zip(questions, index.search([q.text for q in questions], k=k)):
-        if relevance_filter is not None:
-            p = relevance_filter.predict_proba(pair_features(q.text, hits))
-            keep = p >= relevance_filter.threshold_
-        else:
-            p, keep = [None] * len(hits), [True] * len(hits)
-        passages = tuple(
-            RetrievedPassage(h.passage.id, h.passage.text, h.passage.title, h.score,
-                             None if pi is None else float(pi), bool(ki))
-            for h, pi, ki in zip(hits, p, keep)
-        )
+    for q, (cands, X) in zip(questions, featurize(index.embedder, [q.text for q in questions], hits)):
+        p, keep = relevance_filter.predict_proba(X), relevance_filter.keep(X)
+        order = np.lexsort((np.arange(len(p)), -p))
+        passages = tuple(RetrievedPassage(cands[i].id, cands[i].text, cands[i].title, cands[i].hit.score,
+                                          float(p[i]), bool(keep[i])) for i in order)
         out.append(replace(q, retrieval=Retrieval(passages, no_evidence)))
     return out
 

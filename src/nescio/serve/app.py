@@ -86,8 +86,9 @@ def error_response(status: int, message: str, type_: str | None = None, param: s
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
-    """The ASGI app serving ``lm`` (a LoadedModel) guarded by ``guard`` (a fitted Guard, or None)."""
+def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None, rag: Any = None):
+    """The ASGI app serving ``lm`` (a LoadedModel) guarded by ``guard`` (a fitted Guard, or None);
+    ``rag``: a :class:`~nescio.rag.answer.RagSettings` to answer from its index (``--rag``), or None."""
     from nescio.serve import prompting, responses
     from nescio.serve.engine import Draining, Engine, QueueFull
     from nescio.serve.guarding import GuardView
@@ -286,7 +287,11 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
         req = parse(ChatRequest, await read_json(request))
         check_model(req.model)
         s, guarded, alpha = resolve(req)
-        work = prompting.chat_work(lm, req, s, guarded=guarded, alpha=alpha, max_prompt_chars=config.max_prompt_chars)
+        kw = dict(guarded=guarded, alpha=alpha, max_prompt_chars=config.max_prompt_chars, rag=rag)
+        if rag is None:
+            work = prompting.chat_work(lm, req, s, **kw)
+        else:  # retrieval (index search, MiniLM) off the event loop
+            work = await asyncio.to_thread(prompting.chat_work, lm, req, s, **kw)
         results = await submit_all(request, [work], "chat")
         if results is None:
             return Response(status_code=499)
@@ -301,7 +306,7 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
         check_model(req.model)
         s, guarded, alpha = resolve(req)
         works = prompting.completion_works(lm, req, s, guarded=guarded, alpha=alpha,
-                                           max_prompt_chars=config.max_prompt_chars)
+                                           max_prompt_chars=config.max_prompt_chars, rag=rag)
         results = await submit_all(request, works, "completions")
         if results is None:
             return Response(status_code=499)
@@ -314,7 +319,9 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
 
     def model_card() -> dict:
         card = {"id": model_name, "object": "model", "created": created, "owned_by": "nescio",
-                "nescio": {"model_id": str(lm.model_id), "prompt_format": lm.prompt_format, "guard": view is not None}}
+                "nescio": {"model_id": str(lm.model_id), "prompt_format": lm.prompt_format, "guard": view is not None,
+                           "rag": None if rag is None else {"index": rag.index, "k": rag.k,
+                                                            "no_evidence": rag.no_evidence}}}
         if view is not None:
             card["nescio"].update(alpha=view.default_alpha, delta=view.delta, certified_levels=list(view.levels),
                                   precheck=view.has_precheck, precheck_first=view.precheck_first)
@@ -343,7 +350,8 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None):
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "model": model_name, "guard": view is not None, "queue_depth": engine.depth,
+        return {"status": "ok", "model": model_name, "guard": view is not None, "rag": rag is not None,
+                "queue_depth": engine.depth,
                 "max_queue": config.max_queue}
 
     @app.get("/metrics")

@@ -1,6 +1,8 @@
 """One batch of compatible requests through the model and the guard.
 
-Per batch: (1) the knowability pre-check reads the prompts of guarded requests (one
+Per batch: (0) with ``--rag``, requests whose retrieval kept no passage under the
+``abstain`` policy are answered "I don't know" without running the model (as ``ask --rag``);
+(1) the knowability pre-check reads the prompts of guarded requests (one
 prefill, one token) and those it fires on are answered "I don't know" without generating;
 (2) the rest are generated together in one batched call (greedy row + the sampled rows,
 captures the guard needs in the same passes); (3) the guard decides on each greedy answer.
@@ -29,6 +31,8 @@ class Work:
     alpha: float | None  # risk level the guard decides at (None without a guard)
     calibrated_prompt: bool  # the prompt has the form the guard was calibrated on
     strip: bool = True  # chat strips the answer; completions keep its leading space
+    retrieval: Any = None  # --rag: the question's Retrieval (the prompt shows its kept passages)
+    require_support: bool = False  # --rag: abstain when the answer is not in the kept evidence
 
     def batch_key(self) -> tuple:
         s = self.sampling
@@ -81,17 +85,23 @@ def _questions(works: Sequence[Work]) -> list[Question]:
     for w in works:
         seed = w.sampling.seed if w.sampling.seed is not None else random.getrandbits(62)
         # sampled answers draw from a generator seeded by (question id, sample index): same seed → same answers
-        out.append(Question(id=f"seed={seed}", text=w.question or "?"))
+        out.append(Question(id=f"seed={seed}", text=w.question or "?", retrieval=w.retrieval))
     return out
 
 
 def run_batch(lm: Any, guard: GuardView | None, works: Sequence[Work]) -> list[Result]:
     """Answer a batch of requests sharing :meth:`Work.batch_key`."""
+    from nescio.rag.retrieve import abstains_without_evidence
+
     works = list(works)
     results: list[Result | None] = [None] * len(works)
+    # 0. --rag: no passage passed the relevance filter and the policy is to abstain
+    for i, w in enumerate(works):
+        if w.retrieval is not None and abstains_without_evidence(Question(id="-", text="-", retrieval=w.retrieval)):
+            results[i] = _no_evidence_result(w, guard)
     # 1. pre-check on the prompt alone
     first = guard is not None and guard.precheck_first and guard.has_precheck
-    pre_idx = [i for i, w in enumerate(works) if w.guarded and first]
+    pre_idx = [i for i, w in enumerate(works) if w.guarded and first and results[i] is None]
     if pre_idx:
         config = GenerationConfig(max_new_tokens=1, capture=guard.precheck_capture())
         prefills = generate_prompts(lm, _questions([works[i] for i in pre_idx]),
@@ -113,6 +123,10 @@ def run_batch(lm: Any, guard: GuardView | None, works: Sequence[Work]) -> list[R
                               temperature=s.temperature if s.sampled else 1.0, top_p=s.top_p, seed=0,
                               top_k=top_k, capture=capture)
     gens = generate_prompts(lm, _questions([works[i] for i in todo]), [works[i].prompt for i in todo], config)
+    if guard is not None and any(works[i].retrieval is not None for i in todo):
+        from nescio.rag.answer import with_context_reliance
+
+        gens = with_context_reliance(lm, guard.guard, gens)
     # 3. the guard's decisions, grouped by risk level
     verdicts: dict[int, Verdict] = {}
     if guard is not None:
@@ -121,7 +135,7 @@ def run_batch(lm: Any, guard: GuardView | None, works: Sequence[Work]) -> list[R
             by_alpha.setdefault(works[i].alpha, []).append(k)
         for alpha, ks in by_alpha.items():
             for k, v in zip(ks, guard.decide([gens[k] for k in ks], alpha)):
-                verdicts[k] = v
+                verdicts[k] = _support_rule(works[todo[k]], gens[k], v)
     for k, i in enumerate(todo):
         results[i] = _result(lm, works[i], gens[k], verdicts.get(k), guard)
     return results  # type: ignore[return-value]
@@ -137,6 +151,31 @@ def _precheck_result(work: Work, guard: GuardView, prompt_tokens: int) -> Result
     return Result(choices=(choice,) * work.sampling.n, prompt_tokens=prompt_tokens, verdict=verdict,
                   alpha=work.alpha, certified=guard.certified(work.alpha) and work.calibrated_prompt,
                   guarded=True, sampled=work.sampling.sampled)
+
+
+def _support_rule(work: Work, g: Generation, v: Verdict) -> Verdict:
+    """--rag: an answer the kept evidence does not hold is abstained on (as ``ask --rag``)."""
+    if not work.require_support or v.action == "abstain":
+        return v
+    from dataclasses import replace
+
+    from nescio.policy.scoring import ABSTAIN_TEXT
+    from nescio.rag.answer import UNSUPPORTED_REASON, unsupported
+
+    return replace(v, action="abstain", text=ABSTAIN_TEXT, reason=UNSUPPORTED_REASON) if unsupported(g) else v
+
+
+def _no_evidence_result(work: Work, guard: GuardView | None) -> Result:
+    from nescio.policy.scoring import ABSTAIN_TEXT
+    from nescio.rag.answer import NO_EVIDENCE_REASON
+
+    verdict = Verdict(action="abstain", text=ABSTAIN_TEXT, p_correct=None, precheck_fired=False,
+                      model_abstained=False, reason=NO_EVIDENCE_REASON)
+    choice = Choice(text=ABSTAIN_TEXT, raw_answer=None, finish_reason="stop", tokens=())
+    certified = bool(guard is not None and work.alpha is not None and guard.certified(work.alpha)
+                     and work.calibrated_prompt)
+    return Result(choices=(choice,) * work.sampling.n, prompt_tokens=0, verdict=verdict, alpha=work.alpha,
+                  certified=certified, guarded=work.guarded, sampled=work.sampling.sampled)
 
 
 def _cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:

@@ -5,7 +5,9 @@ gets nescio's system prompt (the one the guard was calibrated with), so a single
 is exactly the prompt ``nescio ask`` and the guard's calibration used; such a prompt is
 ``calibrated_prompt`` and only then can the stated hallucination rate be ``certified``.
 Base (few-shot) models take a single question through their few-shot prompt; longer chats
-need a model with a chat template.
+need a model with a chat template. With ``--rag`` a request is one user message: the question
+gets its retrieval (:func:`nescio.rag.answer.rag_questions`) and the retrieval prompt that
+``nescio ask --rag`` uses.
 """
 
 from __future__ import annotations
@@ -55,14 +57,35 @@ def _check_question(text: str, param: str) -> str:
     return text.strip()
 
 
+RAG_ONE_QUESTION = ("this server answers from its index (--rag): send exactly one message, with role 'user', "
+                    "holding the question (no system message, no earlier turns)")
+
+
+def rag_chat_work(lm: Any, rag: Any, messages: list[dict], s: Sampling, *, guarded: bool, alpha: float | None,
+                  max_prompt_chars: int) -> Work:
+    """One question answered from the index: the retrieval and prompt of ``nescio ask --rag``."""
+    from nescio.rag.answer import rag_questions
+
+    if len(messages) != 1:
+        raise RequestError(RAG_ONE_QUESTION, "messages")
+    question = rag_questions(rag, [_check_question(messages[0]["content"], "messages.0.content")])[0]
+    prompt = lm.format_prompt(question)
+    _check_length(lm, prompt, s, max_prompt_chars, "messages")
+    return Work(prompt=prompt, question=question.text, sampling=s, guarded=guarded, alpha=alpha,
+                calibrated_prompt=True, strip=True, retrieval=question.retrieval, require_support=rag.require_support)
+
+
 def chat_work(lm: Any, req: ChatRequest, s: Sampling, *, guarded: bool, alpha: float | None,
-              max_prompt_chars: int) -> Work:
+              max_prompt_chars: int, rag: Any = None) -> Work:
+    """The Work for a chat request; ``rag``: the server's RagSettings (``--rag``) or None."""
     messages = []
     for i, m in enumerate(req.messages):
         role = "system" if m.role == "developer" else m.role
         messages.append({"role": role, "content": m.text(i)})
     if messages[-1]["role"] != "user":
         raise RequestError("the last message must have role 'user'", f"messages.{len(messages) - 1}.role")
+    if rag is not None:
+        return rag_chat_work(lm, rag, messages, s, guarded=guarded, alpha=alpha, max_prompt_chars=max_prompt_chars)
     question = _check_question(messages[-1]["content"], f"messages.{len(messages) - 1}.content")
     if lm.prompt_format != "chat":
         if len(messages) != 1:
@@ -85,7 +108,10 @@ _FEWSHOT = re.compile(r"Question: (.+)\nAnswer:", re.S)
 
 
 def completion_works(lm: Any, req: CompletionRequest, s: Sampling, *, guarded: bool, alpha: float | None,
-                     max_prompt_chars: int) -> list[Work]:
+                     max_prompt_chars: int, rag: Any = None) -> list[Work]:
+    if rag is not None:
+        raise RequestError("this server answers from its index (--rag): send the question to /v1/chat/completions "
+                           "as one user message; /v1/completions takes ready-made prompts", "prompt")
     texts = [req.prompt] if isinstance(req.prompt, str) else list(req.prompt)
     if not texts:
         raise RequestError("prompt is empty; give a string or a non-empty list of strings", "prompt")

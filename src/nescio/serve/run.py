@@ -33,16 +33,20 @@ def load_for_serving(model: str, guard_dir: str | Path | None, *, threads: int |
 
 
 def serve(model: str, guard_dir: str | Path | None = None, config: ServeConfig | None = None, *,
-          threads: int | None = None, log_level: str = "info") -> None:
-    """Serve ``model`` (guarded by the guard in ``guard_dir``) until SIGTERM / Ctrl-C."""
+          threads: int | None = None, log_level: str = "info", rag=None) -> None:
+    """Serve ``model`` (guarded by the guard in ``guard_dir``; answering from the index of the
+    :class:`~nescio.rag.answer.RagSettings` ``rag``) until SIGTERM / Ctrl-C."""
     import uvicorn
 
     config = config or ServeConfig()
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(levelname)s:     %(message)s")
     lm, guard = load_for_serving(model, guard_dir, threads=threads)
-    app = create_app(lm, guard, config)
+    app = create_app(lm, guard, config, rag=rag)
     name = config.served_model_name or lm.spec
+    if rag is not None:
+        log.info("answering from index %s (k = %d; no passage passes the relevance filter → %s)", rag.index, rag.k,
+                 rag.no_evidence)
     if guard is None:
         log.warning("serving the RAW model %s (no --guard): answers come without a decision", name)
     else:

@@ -21,13 +21,16 @@ from typing import Sequence
 
 import numpy as np
 
-from nescio.rag.filter import content_words
+import re
+
+from nescio.rag.filter import _STOP, content_words
 from nescio.signals.spec import SignalInfo
 from nescio.types import Generation
 
 RAG_SIGNALS = ("rag_top_relevance", "rag_relevance_margin", "rag_passages_kept", "rag_support_lexical",
                "rag_support_embedding", "rag_context_reliance")
 CHEAP_RAG_SIGNALS = RAG_SIGNALS[:-1]
+SUPPORT_MIN_SHARE = 0.0  # answer_in_evidence: any of the answer's new words in one kept passage
 NAN = float("nan")
 
 
@@ -64,23 +67,45 @@ def rag_passages_kept(generations: Sequence[Generation]) -> np.ndarray:
                      for g in generations], dtype=float)
 
 
+_FILLER = frozenset({"answer", "question", "passage", "passages", "according"})
+
+
+def _words(text: str) -> set[str]:
+    """Normalised words of ``text`` (the grader's normaliser: case, accents, number words) without
+    stop words; digits count ("4 legs")."""
+    from nescio.grading import normalize_answer
+
+    return {w for w in normalize_answer(text).split() if w not in _STOP and w not in _FILLER}
+
+
 def _answer_words(g: Generation) -> set[str]:
-    return content_words(g.text) - content_words(g.question.text)
+    """The words of the answer span (the grader's) that the question does not already hold (all
+    of them if none is new)."""
+    from nescio.grading import answer_span
+
+    words = _words(answer_span(g.text))
+    return (words - _words(g.question.text)) or words
+
+
+def _support(g: Generation) -> float:
+    """The largest share of the answer's words found in one kept passage (title included)."""
+    words = _answer_words(g)
+    kept = g.question.retrieval.kept
+    if not words or not kept:
+        return 0.0
+    return max(len(words & _words(f"{p.title} {p.text}")) / len(words) for p in kept)
+
+
+def answer_in_evidence(g: Generation, min_share: float = SUPPORT_MIN_SHARE) -> bool:
+    """Whether more than ``min_share`` of the answer's new words appear in one kept passage — the
+    hard support rule (an answer the evidence does not hold is abstained on). False without
+    retrieval or without a kept passage."""
+    r = g.question.retrieval
+    return r is not None and _support(g) > min_share
 
 
 def rag_support_lexical(generations: Sequence[Generation]) -> np.ndarray:
-    out = []
-    for g in generations:
-        r = g.question.retrieval
-        if r is None:
-            out.append(NAN)
-            continue
-        words = _answer_words(g) or content_words(g.text)
-        if not words or not r.kept:
-            out.append(1.0)
-            continue
-        out.append(1.0 - max(len(words & content_words(f"{p.title} {p.text}")) / len(words) for p in r.kept))
-    return np.array(out, dtype=float)
+    return np.array([NAN if g.question.retrieval is None else 1.0 - _support(g) for g in generations], dtype=float)
 
 
 def rag_support_embedding(generations: Sequence[Generation]) -> np.ndarray:
