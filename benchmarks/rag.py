@@ -125,12 +125,23 @@ def main() -> None:
     RUNS.mkdir(parents=True, exist_ok=True)
     train, cal, test = _questions(args)
     print(f"questions: train {len(train)}, calibration {len(cal)}, test {len(test)}", flush=True)
-    clean = Index.build(builtin_corpus(), progress=False)
-    noisy = Index.build(list(builtin_corpus()) + extra_distractors(test, args.distractors), progress=False)
+
+    def index_of(name, passages):  # built once, then loaded from the run directory (same passages only)
+        d = RUNS / f"index-{name}"
+        if (d / "index.json").is_file():
+            index = Index.load(d)
+            if [(p.id, p.title, p.text) for p in index.passages] == [(p.id, p.title, p.text) for p in passages]:
+                return index
+        index = Index.build(passages, progress=False)
+        index.save(d)
+        return index
+
+    clean = index_of("clean", list(builtin_corpus()))
+    noisy = index_of("distractors", list(builtin_corpus()) + extra_distractors(test, args.distractors))
     if (RUNS / "filter" / "relevance_filter.json").is_file():
         filt = RelevanceFilter.load(RUNS / "filter")
     else:
-        filt = fit_builtin_filter(clean)
+        filt = fit_builtin_filter()
         filt.save(RUNS / "filter")
     lm = load_model(args.model)
     plain = GenerationConfig(max_new_tokens=24, batch_size=args.batch_size)
@@ -212,7 +223,9 @@ def main() -> None:
                         "test_groups": {g: int((groups == g).sum()) for g in GROUPS},
                         "generated_for_guard": {"train": len(fit_t), "calibration": len(fit_c)},
                         "corpus_passages": len(clean), "corpus_passages_with_distractors": len(noisy),
-                        "filter": {"threshold": filt.threshold_, "calibration": filt.calibration_},
+                        "filter": {"threshold": filt.threshold_, "calibration": filt.calibration_,
+                                   "precision": filt.precision, "max_kept": filt.max_kept,
+                                   "unit": "sentence", "fit_distractors_per_question": 5},
                         "guard_signals": signals, "platform": platform.platform(),
                         "complete": False, "command": "OMP_NUM_THREADS=1 nice -n 5 python benchmarks/rag.py"}
     save()

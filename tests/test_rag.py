@@ -184,8 +184,9 @@ def test_filter_round_trip(fitted_filter, tmp_path):
 
 def test_empty_filtered_set_follows_the_policy(fitted_filter, tiny):
     index, filt = fitted_filter
-    strict = RelevanceFilter()
+    strict = RelevanceFilter(degree=filt.degree)
     strict.coef_, strict.intercept_, strict.threshold_ = filt.coef_, filt.intercept_, 1.01  # keeps nothing
+    strict.mean_, strict.scale_ = filt.mean_, filt.scale_
     q = Question("q", "Who painted the Mona Lisa?", ("Leonardo da Vinci",))
     abstain = attach_retrieval(index, [q], relevance_filter=strict, no_evidence="abstain")
     todo, skipped = split_no_evidence(abstain)

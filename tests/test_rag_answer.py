@@ -24,8 +24,9 @@ def rag_env(tmp_path, monkeypatch):
     import nescio.rag.filter as filt
 
     Index.build(CORPUS, embedder=HashEmbedder(), progress=False).save(tmp_path / "idx")
-    f = RelevanceFilter()
+    f = RelevanceFilter(degree=1)
     f.coef_, f.intercept_, f.threshold_ = np.array([2.0, 2.0, 1.0, 4.0, -1.0, -0.5, -1.0, 2.0, 1.0]), -8.0, 0.5
+    f.mean_, f.scale_ = np.zeros(len(f.coef_)), np.ones(len(f.coef_))
     monkeypatch.setattr(answer, "_load_index", lambda path: Index.load(path, embedder=HashEmbedder()))
     monkeypatch.setattr(filt, "default_filter", lambda: f)
     return tmp_path / "idx", f

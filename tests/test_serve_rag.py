@@ -40,8 +40,9 @@ def rag_env(tiny, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("serve-rag")
     Index.build(CORPUS, embedder=HashEmbedder(), progress=False).save(root / "idx")
-    f = RelevanceFilter(max_kept=1)
+    f = RelevanceFilter(max_kept=1, degree=1)
     f.coef_, f.intercept_, f.threshold_ = np.array([2.0, 2.0, 1.0, 4.0, -1.0, -0.5, -1.0, 2.0, 1.0]), -8.0, 0.5
+    f.mean_, f.scale_ = np.zeros(len(f.coef_)), np.ones(len(f.coef_))
     mp.setattr(answer, "_load_index", lambda path: Index.load(path, embedder=HashEmbedder()))
     mp.setattr(filt, "default_filter", lambda: f)
     settings = RagSettings(str(root / "idx"), k=4, no_evidence="abstain", require_support=False)

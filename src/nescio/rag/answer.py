@@ -58,8 +58,11 @@ class RagSettings:
         """Identity of what retrieval puts in prompts (index contents, k, filter, policy): keys generation stores."""
         meta = json.loads((Path(self.index) / "index.json").read_text(encoding="utf-8")) if (
             Path(self.index) / "index.json").is_file() else {}
-        text = json.dumps([meta.get("passages_sha256"), self.k, self.use_filter, self.no_evidence])  # not
-        # require_support: it acts after generation, so stores stay shared
+        from nescio.rag.filter import FILTER_SCHEMA_VERSION
+
+        # not require_support: it acts after generation, so stores stay shared
+        text = json.dumps([meta.get("passages_sha256"), self.k, self.use_filter, self.no_evidence,
+                           FILTER_SCHEMA_VERSION if self.use_filter else None])
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 

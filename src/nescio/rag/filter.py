@@ -122,16 +122,32 @@ def holds_answer(text: str, answers: Sequence[str]) -> bool:
     return any(words(a) in low for a in answers if words(a).strip())
 
 
+def expand(X: np.ndarray, degree: int) -> np.ndarray:
+    """The features and, for ``degree`` 2, every pairwise product ``x_i x_j`` (i ≤ j) — the order
+    of scikit-learn's ``PolynomialFeatures(2, include_bias=False)``."""
+    X = np.asarray(X, float).reshape(-1, len(FEATURES))
+    if degree == 1:
+        return X
+    n = X.shape[1]
+    return np.hstack([X] + [X[:, [i]] * X[:, i:] for i in range(n)])
+
+
 class RelevanceFilter:
     """P(sentence is evidence), a keep threshold and how many passing sentences enter the prompt.
+    ``degree`` 2: a logistic regression over the standardised features and their pairwise
+    products (lets "all question words covered" and "no word from elsewhere" count together).
     scikit-learn conventions: ``fit`` returns self."""
 
-    def __init__(self, precision: float = 0.9, C: float = 1.0, max_kept: int = 1, random_state: int = 0):
+    def __init__(self, precision: float = 0.9, C: float = 1.0, max_kept: int = 1, degree: int = 2,
+                 random_state: int = 0):
         if max_kept < 1:
             raise NescioError(f"max_kept must be at least 1, got {max_kept}")
+        if degree not in (1, 2):
+            raise NescioError(f"degree must be 1 or 2, got {degree}")
         self.precision = precision
         self.C = C
         self.max_kept = max_kept
+        self.degree = degree
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray,
@@ -144,7 +160,11 @@ class RelevanceFilter:
         y, y_cal = np.asarray(y, bool), np.asarray(y_cal, bool)
         if y.all() or not y.any():
             raise NescioError("the relevance filter needs both evidence and non-evidence passages to fit")
-        lr = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state).fit(X, y)
+        Z = expand(X, self.degree)
+        self.mean_, self.scale_ = Z.mean(0), Z.std(0)
+        self.scale_[self.scale_ == 0] = 1.0
+        lr = LogisticRegression(C=self.C, max_iter=3000, random_state=self.random_state).fit(
+            (Z - self.mean_) / self.scale_, y)
         self.coef_ = lr.coef_[0].astype(float)
         self.intercept_ = float(lr.intercept_[0])
         p = self.predict_proba(X_cal)
@@ -169,7 +189,7 @@ class RelevanceFilter:
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        z = np.asarray(X, float) @ self.coef_ + self.intercept_
+        z = (expand(X, self.degree) - self.mean_) / self.scale_ @ self.coef_ + self.intercept_
         return 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
 
     def keep(self, X: np.ndarray) -> np.ndarray:
@@ -183,10 +203,11 @@ class RelevanceFilter:
 
     def save(self, directory: str | os.PathLike) -> Path:
         meta = {"features": list(FEATURES), "params": {"precision": self.precision, "C": self.C,
-                "max_kept": self.max_kept, "random_state": self.random_state}, "intercept": self.intercept_,
-                "threshold": self.threshold_, "calibration": self.calibration_}
+                "max_kept": self.max_kept, "degree": self.degree, "random_state": self.random_state},
+                "intercept": self.intercept_, "threshold": self.threshold_, "calibration": self.calibration_}
         return write_artifact(directory, "relevance_filter", artifact="relevance_filter",
-                              version=FILTER_SCHEMA_VERSION, meta=meta, arrays={"coef": self.coef_})
+                              version=FILTER_SCHEMA_VERSION, meta=meta,
+                              arrays={"coef": self.coef_, "mean": self.mean_, "scale": self.scale_})
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> RelevanceFilter:
@@ -196,6 +217,7 @@ class RelevanceFilter:
             raise NescioError(f"{directory}: relevance filter with features {meta['features']}; refit it")
         f = cls(**meta["params"])
         f.coef_, f.intercept_, f.threshold_ = np.asarray(arrays["coef"], float), meta["intercept"], meta["threshold"]
+        f.mean_, f.scale_ = np.asarray(arrays["mean"], float), np.asarray(arrays["scale"], float)
         f.calibration_ = meta["calibration"]
         return f
 
@@ -210,15 +232,25 @@ def training_data(index, questions, k: int = 8) -> tuple[np.ndarray, np.ndarray,
     return X, y.astype(bool), g
 
 
-def fit_builtin_filter(index=None, k: int = 8, precision: float = 0.9, max_kept: int = 1) -> RelevanceFilter:
-    """Fit the filter on the built-in corpus: training questions to fit, calibration to set the threshold."""
+DEFAULT_FIT = {"k": 8, "precision": 0.9, "max_kept": 1, "distractors": 5}
+
+
+def fit_builtin_filter(index=None, k: int = 8, precision: float = 0.9, max_kept: int = 1,
+                       distractors: int = 5) -> RelevanceFilter:
+    """Fit the filter on the built-in corpus: training questions to fit, calibration to set the
+    threshold. Without ``index`` it searches the built-in corpus plus ``distractors`` extra
+    distractor passages per training and calibration question (hard negatives: lookalikes,
+    comparisons, mentions with other years), so the filter learns to pass them over."""
     from nescio.data import builtin_questions
-    from nescio.rag.builtin import builtin_corpus
+    from nescio.rag.builtin import builtin_corpus, extra_distractors
     from nescio.rag.index import Index
 
-    index = index or Index.build(builtin_corpus(), progress=False)
-    X, y, _ = training_data(index, builtin_questions("train"), k)
-    Xc, yc, gc = training_data(index, builtin_questions("calibration"), k)
+    train, cal = builtin_questions("train"), builtin_questions("calibration")
+    if index is None:
+        extra = extra_distractors(list(train) + list(cal), distractors) if distractors else []
+        index = Index.build(list(builtin_corpus()) + extra, progress=False)
+    X, y, _ = training_data(index, train, k)
+    Xc, yc, gc = training_data(index, cal, k)
     return RelevanceFilter(precision=precision, max_kept=max_kept).fit(X, y, Xc, yc, gc)
 
 
@@ -229,13 +261,14 @@ def default_filter() -> RelevanceFilter:
 
     import hashlib
 
-    tag = hashlib.sha256(f"{default_embedder().name}|{FILTER_SCHEMA_VERSION}|{FEATURES}".encode()).hexdigest()[:12]
+    recipe = f"{default_embedder().name}|{FILTER_SCHEMA_VERSION}|{FEATURES}|{DEFAULT_FIT}"
+    tag = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     d = Path(cache_root()) / "rag" / f"relevance-filter-{tag}"
     if (d / "relevance_filter.json").is_file():
         try:
             return RelevanceFilter.load(d)
         except NescioError:
             pass
-    f = fit_builtin_filter()
+    f = fit_builtin_filter(**DEFAULT_FIT)
     f.save(d)
     return f
