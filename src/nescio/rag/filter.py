@@ -1,22 +1,24 @@
 """The relevance filter: only sentences that are evidence for the question enter the prompt.
 
 Each retrieved passage is cut into sentences (the passage title stays attached), and a
-logistic regression (scikit-learn) over corpus-independent features of each (question,
-sentence) pair predicts P(the sentence holds the answer): the MiniLM cosine of the passage
-and of the sentence with the question, BM25 relative to the query's best, the share of the
-question's content words the sentence (with its title) covers, how many of the sentence's
-own content words lie outside the question (an answer adds one or two; a comparison with
-another entity adds many), the share of the title's words in the question (a lookalike
-"North France" scores lower than "France"), and the passage's rank. Only the best
-``max_kept`` sentences at or above the keep threshold enter the prompt: a 135M model copies
-the wrong fact from a multi-fact passage or from a near-duplicate distractor, so one clear
-evidence sentence serves it better than several passages.
+logistic regression (scikit-learn) predicts P(the sentence holds the answer) from
+corpus-independent features of each (question, sentence) pair and their pairwise products:
+the MiniLM cosine of the passage and of the sentence with the question, BM25 relative to
+the query's best, the share of the question's content words the sentence (with its title)
+covers and how many it misses, how many of the sentence's own words lie outside the
+question (an answer adds one or two; a comparison with another entity adds many), how many
+title words lie outside the question (a lookalike "North France" for "France") and the
+share of the title in the question, and the passage's rank. Only the best ``max_kept``
+sentences at or above the keep threshold enter the prompt: a 135M model copies the wrong
+fact from a multi-fact passage or from a near-duplicate distractor, so one clear evidence
+sentence serves it better than several passages.
 
 Fitted on the built-in corpus's training questions (label: the sentence contains a gold
-answer), its keep threshold is chosen on the calibration questions as the lowest one at
-which at least ``precision`` of the questions whose best sentence passes get a sentence
-that holds the answer. Saved as a JSON + safetensors artifact; :func:`default_filter`
-fits it once and caches it.
+answer) with extra distractor passages for those questions as hard negatives, its keep
+threshold is chosen on the calibration questions as the lowest one at which at least
+``precision`` of the questions whose best sentence passes get a sentence that holds the
+answer. Saved as a JSON + safetensors artifact; :func:`default_filter` fits it once and
+caches it (a few minutes on 2 busy CPU cores: MiniLM embeds every candidate sentence).
 """
 
 from __future__ import annotations
