@@ -334,3 +334,13 @@ def test_support_rule_abstains_when_the_answer_is_not_in_the_evidence():
     legs = RetrievedPassage("sp", "A spider has 8 legs.", "Spider", 0.03, 0.9, True)
     assert answer_in_evidence(_gen("eight", [legs], question="How many legs does a spider have?"))
     assert not answer_in_evidence(_gen("six", [legs], question="How many legs does a spider have?"))
+
+
+def test_evidence_sentence_shows_its_title_only_when_it_does_not_name_it():
+    from nescio.rag.filter import candidates
+    from nescio.rag.index import Hit
+
+    hit = Hit(Passage("p", "Acme Corp", "Acme Corp was founded in 1900. It makes anvils."), 0.1, 1.0, 1.0, 0.5)
+    first, second = candidates([hit])
+    assert first.shown_title == "" and second.shown_title == "Acme Corp"
+    assert sentences("Who composed Symphony No. 9? Beethoven.") == ["Who composed Symphony No. 9? Beethoven."]

@@ -42,9 +42,11 @@ FEATURES = ("cosine_passage", "cosine_sentence", "bm25_relative", "question_word
 _STOP = frozenset("""a an the of in on at to for by with from and or is are was were be been what which who whom whose
 when where why how many much does do did has have had it its this that these those as into about than then there
 their his her he she they them name called""".split())
-# a sentence ends at . or ! after a lower-case letter or digit, before an upper-case letter or digit
-# ("U.S. Army" stays whole; a free-form fact "Who wrote X? Jane Austen." too: "?" does not end one)
-_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]][.!])\s+(?=[A-Z0-9\"'(])")
+# a sentence ends at . or ! after a lower-case letter or digit, before an upper-case letter
+# ("U.S. Army" stays whole; a free-form fact "Who wrote X? Jane Austen." too: "?" does not end one;
+# nor does an abbreviation: "Symphony No. 9", "St. Louis")
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]][.!])\s+(?=[A-Z\"'(])")
+_ABBREVIATION = re.compile(r"\b(?:no|st|mr|mrs|ms|dr|jr|sr|vs|mt|ft|prof|approx|etc|e\.g|i\.e)\.$", re.I)
 
 
 def content_words(text: str) -> set[str]:
@@ -53,7 +55,15 @@ def content_words(text: str) -> set[str]:
 
 def sentences(text: str) -> list[str]:
     """``text`` cut at sentence ends (empty pieces dropped)."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    out: list[str] = []
+    for piece in (s.strip() for s in _SENTENCE_END.split(text.strip())):
+        if not piece:
+            continue
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] += " " + piece
+        else:
+            out.append(piece)
+    return out
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,12 @@ class Candidate:
     @property
     def title(self) -> str:
         return self.hit.passage.title
+
+    @property
+    def shown_title(self) -> str:
+        """The title as the prompt shows it: only when the sentence does not already name it (the
+        model echoed a leading "Norway." instead of answering)."""
+        return "" if content_words(self.title) <= content_words(self.text) else self.title
 
 
 def candidates(hits: Sequence[Hit]) -> list[Candidate]:

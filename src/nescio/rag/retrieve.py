@@ -46,7 +46,7 @@ def attach_retrieval(
     for q, (cands, X) in zip(questions, featurize(index.embedder, [q.text for q in questions], hits)):
         p, keep = relevance_filter.predict_proba(X), relevance_filter.keep(X)
         order = np.lexsort((np.arange(len(p)), -p))
-        passages = tuple(RetrievedPassage(cands[i].id, cands[i].text, cands[i].title, cands[i].hit.score,
+        passages = tuple(RetrievedPassage(cands[i].id, cands[i].text, cands[i].shown_title, cands[i].hit.score,
                                           float(p[i]), bool(keep[i])) for i in order)
         out.append(replace(q, retrieval=Retrieval(passages, no_evidence)))
     return out
