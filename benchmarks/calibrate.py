@@ -304,8 +304,8 @@ def main() -> None:
     RESULTS = args.results
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "note": "2 shared CPU cores"}
-    results["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                           text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    results.pop("git_commit", None)
     for part in parts:
         t = time.perf_counter()
         results.update({"sizes": part_sizes, "splits": part_splits, "cli": part_cli}[part](args))
@@ -314,6 +314,7 @@ def main() -> None:
             + (f" --questions {args.questions} --splits {args.splits}"
                + "".join(f" --cal-share {s:g}" for s in args.cal_share) if part == "splits" else ""))
         results.setdefault("part_wall_s", {})[part] = time.perf_counter() - t
+        results.setdefault("git_commit", {})[part] = commit
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1, default=float))
         print(f"{part}: done in {time.perf_counter() - t:.0f} s → {RESULTS}")
