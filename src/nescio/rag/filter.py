@@ -18,7 +18,8 @@ answer) with extra distractor passages for those questions as hard negatives, it
 threshold is chosen on the calibration questions as the lowest one at which at least
 ``precision`` of the questions whose best sentence passes get a sentence that holds the
 answer. Saved as a JSON + safetensors artifact; :func:`default_filter` fits it once and
-caches it (a few minutes on 2 busy CPU cores: MiniLM embeds every candidate sentence).
+caches it (roughly a quarter of an hour on a busy 2-core machine: MiniLM embeds every
+candidate sentence).
 """
 
 from __future__ import annotations
