@@ -387,8 +387,10 @@ def main() -> None:
     res["settings"] = {k: v for k, v in vars(args).items() if k not in ("stage", "results")} | {
         "set_sizes": {k: len(v) for k, v in sets.items()}}
     res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads": os.environ.get("OMP_NUM_THREADS"),
-                      "note": "2 CPU cores shared with ~7 other sessions (load average 5-10): wall times are inflated"}
+                      "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+                      "note": "wall times depend on what else shares the cores; cpu_s in train.timing does not"}
     res["command"] = "OMP_NUM_THREADS=1 nice -n 5 python benchmarks/train_sft.py " + " ".join(sys.argv[1:])
+    res["commands"] = [c for c in res.get("commands", []) if c != res["command"]] + [res["command"]]  # every stage run
     fns = {"data": stage_data, "train": stage_train, "report": stage_report}
     for st in stages:
         print(f"== stage {st}", file=sys.stderr, flush=True)
