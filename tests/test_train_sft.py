@@ -115,3 +115,15 @@ def test_known_repeat_repeats_only_the_plain_answers():
     assert [e.id for e in with_known_repeated(ex, 1)] == [e.id for e in ex]
     with pytest.raises(NescioError, match="bad SFT setting known_repeat=0"):
         SFTSettings(known_repeat=0)
+
+
+def test_one_step_on_a_gemma3_model_trains(tmp_path):
+    """trl's fused LM head looks the backbone up through ``base_model``; Gemma3ForCausalLM's prefix
+    (``language_model``) does not name it, which made training the embedded Gemma 3 fail."""
+    from nescio.models.tiny import tiny_model
+
+    def factory():
+        return tiny_model("gemma3", seed=0)
+
+    summary = train_sft(factory, _examples(4), tmp_path / "g", settings=SFTSettings(max_steps=1, **SMALL), progress=False)
+    assert summary.timing["steps"] == 1 and summary.curve and summary.curve[0]["loss"] > 0

@@ -226,7 +226,7 @@ def train_grpo(
     from trl import GRPOConfig, GRPOTrainer
 
     from nescio.models.load import load_model
-    from nescio.train.lora import merge_adapter, save_adapter
+    from nescio.train.lora import expose_backbone, merge_adapter, save_adapter
     from nescio.train.output import TrainOutput, TrainSummary, curve_from_log_history, library_versions
     spec = model if callable(model) else resolve_start_model(str(model))
     lm = spec() if callable(spec) else load_model(spec, device=device)
@@ -248,7 +248,7 @@ def train_grpo(
         log_completions=False, shuffle_dataset=False,
     )
     trainer = GRPOTrainer(
-        model=lm.model, reward_funcs=trl_reward(reward, questions, settings.max_tokens), args=args,
+        model=expose_backbone(lm.model), reward_funcs=trl_reward(reward, questions, settings.max_tokens), args=args,
         train_dataset=_dataset(lm, schedule(questions, settings.steps * settings.prompts_per_step, settings.seed)), processing_class=tokenizer,
         peft_config=_lora(lm, settings),
         callbacks=[*([_progress_callback(settings.steps)] if progress else []), *callbacks],

@@ -22,6 +22,21 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 
+def expose_backbone(model: Any) -> Any:
+    """Make ``model.base_model`` the decoder backbone, as trl's fused LM head expects.
+
+    trl (1.16) computes the training loss through ``model.base_model(...).last_hidden_state``.
+    ``Gemma3ForCausalLM`` (transformers 4.57) names its prefix ``language_model`` but keeps the
+    backbone in ``.model``, so ``base_model`` falls back to the causal-LM wrapper itself and
+    training the embedded Gemma 3 failed with "no attribute 'last_hidden_state'". Setting the
+    prefix on this instance (not the class) fixes the lookup; saving and merging use a fresh model.
+    """
+    backbone = getattr(model, "model", None)
+    if model.base_model is model and backbone is not None and hasattr(backbone, "layers"):
+        model.base_model_prefix = "model"
+    return model
+
+
 def lora_config(lm: Any, *, r: int = 16, alpha: int = 32, dropout: float = 0.0, targets: tuple[str, ...] = LORA_TARGETS):
     """A peft ``LoraConfig`` over the attention and MLP projections present in ``lm``'s model."""
     from peft import LoraConfig

@@ -158,7 +158,7 @@ def train_sft(
     from transformers.utils import logging as hf_logging
     from trl import SFTConfig, SFTTrainer
 
-    from nescio.train.lora import lora_config, merge_adapter, save_adapter
+    from nescio.train.lora import expose_backbone, lora_config, merge_adapter, save_adapter
 
     rows = tokenize_examples(lm, with_known_repeated(examples, settings.known_repeat))
     dataset = Dataset.from_list(rows)
@@ -194,7 +194,7 @@ def train_sft(
     hf_logging.set_verbosity_error()
     try:
         trainer = SFTTrainer(
-            model=lm.model,
+            model=expose_backbone(lm.model),
             args=args,
             train_dataset=dataset,
             processing_class=lm.tokenizer,
