@@ -240,7 +240,8 @@ def run_model(spec: str, args, results: dict) -> None:
         "sets": {},
     }
 
-    all_names = [n for n in list_signals() if n != UNANSWERABLE_PROBE]
+    # closed-book benchmark: retrieval signals (they read the passages of a RAG run) do not apply
+    all_names = [n for n in list_signals() if n != UNANSWERABLE_PROBE and signal_info(n).family != "retrieval"]
     no_sampling = [n for n in all_names if signal_info(n).family in NO_SAMPLING_FAMILIES]
 
     # ---- select the best no-sampling signal on TRAIN (probes: CV AUROC; others: train AUROC)
