@@ -257,7 +257,7 @@ def row_metrics(final, raw_final, questions) -> dict:
     answered = oc != "abstained"
     c, h = int((oc == "correct").sum()), int((oc == "hallucinated").sum())
     plain = answered & ~hed
-    rate = lambda m: None if not m.any() else round(float(m.mean()), 4)  # noqa: E731
+    rate = lambda m: None if m.size == 0 else round(float(m.mean()), 4)  # noqa: E731  (None only for an empty group)
     frac = lambda a, b: None if b == 0 else round(a / b, 4)  # noqa: E731
     return {
         "n": n,
