@@ -157,13 +157,14 @@ def generations_for(lm, sets, *, captures: bool, parts=("builtin", "shared"), ge
 
 # ------------------------------------------------------------------ stages
 def stage_data(args, sets, res):
+    from nescio.data import load_questions
     from nescio.train.data import build_sft_data
 
     t = time.perf_counter()
     _, meta = build_sft_data(args.model, sets["sft_train"], _data_dir(args), n_samples=args.samples,
                              known_min_share=args.known_min_share)
     res["data"] = {k: meta[k] for k in ("n_questions", "n_examples", "counts", "n_skipped_no_gold", "params", "model_id")}
-    n_extra = len(sets["sft_train"]) - min(args.train_limit, 604)
+    n_extra = len(sets["sft_train"]) - len(_limit(load_questions("builtin:train"), args.train_limit))
     res["data"]["train_questions"] = (f"built-in train, hash-sampled subset of {len(sets['sft_train']) - n_extra}"
                                       + (f" + {n_extra} questions from the training portions of {', '.join(UNSEEN_UNANSWERABLE)}"
                                          " (disjoint from their evaluation samples)" if n_extra else ""))

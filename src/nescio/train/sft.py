@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from nescio.train.data import SFTExample, check_trainable, count_types, read_dataset
+from nescio.train.data import SFTExample, TargetType, check_trainable, count_types, read_dataset
 from nescio.train.output import TrainOutput, TrainSummary, curve_from_log_history, library_versions
 from nescio.types import NescioError
 
@@ -98,8 +98,6 @@ def with_known_repeated(examples: Sequence[SFTExample], repeat: int) -> list[SFT
     A small model taught mostly "I don't know" learns to refuse everything; repeating the
     plain answers it gets right rebalances answer vs refusal without inventing targets.
     """
-    from nescio.train.data import TargetType
-
     return [e for e in examples for _ in range(repeat if e.target_type == TargetType.KNOWN else 1)]
 
 
