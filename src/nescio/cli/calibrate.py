@@ -56,6 +56,8 @@ def register(app: typer.Typer) -> None:
         delta: Optional[float] = typer.Option(None, help="Allowed probability the guarantee fails (default: the guard's)."),
         refit_detector: bool = typer.Option(False, "--refit-detector",
                                             help="Also refit the combiner, on half of the questions (the rest calibrate)."),
+        calibrator: Optional[str] = typer.Option(None, help="Calibration method: isotonic, platt, isotonic-smooth or "
+                                                            "venn-abers (default: the guard's)."),
         limit: Optional[int] = typer.Option(None, help="Use only the first N questions."),
         generations: Optional[str] = typer.Option(None, help="Generation store (default OUT/generations; reruns resume)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a guard already in --out."),
@@ -67,5 +69,5 @@ def register(app: typer.Typer) -> None:
         from nescio.policy.recalibration import calibrate
 
         s = calibrate(model, guard, bench, out, alpha=alpha, delta=delta, refit_detector=refit_detector,
-                      overwrite=overwrite, generations_dir=generations, limit=limit)
+                      overwrite=overwrite, generations_dir=generations, limit=limit, calibrator=calibrator)
         print_summary(s, out, Console())

@@ -284,6 +284,7 @@ def evaluate(
     hedge_alpha: float | None = 0.3,
     precheck: bool = True,
     detector: str = "logistic",
+    calibrator: str = "isotonic",
     max_new_tokens: int = 24,
     progress: bool = True,
     console=None,
@@ -302,6 +303,7 @@ def evaluate(
     (``results.json``: ``"compare": {MODEL: ...}``) and drawn side by side in the report. ``generations_dir``
     shares resumable generation stores between runs (default: inside ``out``). ``prompt``
     names the prompt both models get (``default`` or ``honest``, the prompting baseline).
+    ``calibrator`` is the guard's calibration method (:data:`nescio.policy.calibrate.CALIBRATION_METHODS`).
     """
     from nescio.evaluate.report import write_report
 
@@ -310,7 +312,7 @@ def evaluate(
     if limit is not None and limit < 10:
         raise NescioError(f"--limit must be at least 10 questions per split, got {limit}")
     guard_params = dict(alpha=alpha, delta=delta, signals=tuple(signals) if signals else None, hedge_alpha=hedge_alpha,
-                        use_precheck=precheck, detector=detector, max_new_tokens=max_new_tokens)
+                        use_precheck=precheck, detector=detector, calibrator=calibrator, max_new_tokens=max_new_tokens)
     Guard(**guard_params)._check_params()  # fail fast on unknown signals
     t0 = time.perf_counter()
     out = Path(out)

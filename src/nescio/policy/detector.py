@@ -4,7 +4,8 @@ Signals are oriented higher = more likely hallucinated and may be missing (NaN).
 detector imputes each column's training median, adds a missing-indicator per column,
 standardises, and fits a regularised logistic regression (default) or a histogram
 gradient-boosting classifier on CORRECT (1) vs HALLUCINATED (0). Its raw output is then
-calibrated (isotonic or Platt, :mod:`nescio.policy.calibrate`) on a separate split.
+calibrated (isotonic, Platt, smoothed isotonic or Venn–Abers, :mod:`nescio.policy.calibrate`)
+on a separate split.
 
 Saved state is arrays + JSON only (coefficients, medians, scaler statistics, isotonic
 breakpoints). The boosting model has no array form, so it saves its (small) training
@@ -30,7 +31,8 @@ class Detector:
     signals : names of the signal columns, in the order of ``X``'s columns.
     kind : ``"logistic"`` (L2-regularised, default) or ``"boosting"`` (HistGradientBoosting).
     C : inverse regularisation strength of the logistic regression.
-    calibration : ``"isotonic"`` or ``"platt"``.
+    calibration : one of :data:`~nescio.policy.calibrate.CALIBRATION_METHODS` (``"isotonic"``,
+        ``"platt"``, ``"isotonic-smooth"``, ``"venn-abers"``).
     random_state : seed for the boosting model.
 
     Learned: ``medians_``, ``means_``, ``scales_``, ``coef_``, ``intercept_`` (logistic),

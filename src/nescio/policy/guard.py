@@ -29,6 +29,7 @@ import numpy as np
 
 from nescio.artifacts import damaged, read_artifact, write_artifact
 from nescio.params import Params, from_params
+from nescio.policy.calibrate import check_calibration_method
 from nescio.policy.detector import Detector
 from nescio.policy.precheck import PRECHECK_SIGNAL, PreCheck, PrecheckResult
 from nescio.policy.risk import ALPHA_LEVELS, RiskPolicy, check_level
@@ -103,7 +104,8 @@ class Guard(Params):
     hedge_alpha : looser risk level whose certified threshold becomes the hedge floor (None: no hedging).
     use_precheck : use the knowability pre-check (:class:`~nescio.policy.precheck.PreCheck`; run alone by :meth:`precheck`).
     precheck_alpha : allowed share of answerable questions among those the pre-check blocks.
-    detector : ``"logistic"`` or ``"boosting"``; calibrator : ``"isotonic"`` or ``"platt"``.
+    detector : ``"logistic"`` or ``"boosting"``; calibrator : ``"isotonic"``, ``"platt"``,
+        ``"isotonic-smooth"`` or ``"venn-abers"`` (:mod:`nescio.policy.calibrate`).
     max_new_tokens : answer length budget for generation.
     levels : extra risk levels certified at fit time (see :meth:`certified_levels`).
 
@@ -138,6 +140,7 @@ class Guard(Params):
             check_level("hedge_alpha", self.hedge_alpha)
         if self.use_precheck:
             check_level("precheck_alpha", self.precheck_alpha)
+        check_calibration_method(self.calibrator)
         return check_signals(self.signals, DEFAULT_SIGNALS)
 
     def _parts(self) -> tuple[SignalSet, PreCheck | None]:

@@ -32,6 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
+from nescio.policy.calibrate import check_calibration_method
 from nescio.policy.detector import Detector
 from nescio.policy.guard import Guard, as_outcomes
 from nescio.policy.risk import RiskPolicy, check_level, level_key, start_size
@@ -140,7 +141,7 @@ class RecalibrationSummary:
 # ------------------------------------------------------------------ the work
 def recalibrate(guard: Guard, generations: Sequence[Generation], outcomes, *, alpha: float | None = None,
                 delta: float | None = None, refit_detector: bool = False, detector_share: float = 0.5,
-                random_state: int = 0, require_certifiable: bool = True) -> Guard:
+                random_state: int = 0, require_certifiable: bool = True, calibrator: str | None = None) -> Guard:
     """A copy of ``guard`` recalibrated on ``generations`` (made with ``guard.generation_config_``
     or a superset) and their graded ``outcomes``; ``guard`` itself is not changed.
 
@@ -150,7 +151,8 @@ def recalibrate(guard: Guard, generations: Sequence[Generation], outcomes, *, al
     certifiable level is added to the certified levels so ``decide(alpha=tightest)`` works.
     With ``require_certifiable`` (default) too few correct answers to certify ``alpha`` at all
     is a NescioError saying how many labelled questions are needed. The result carries
-    ``recalibration_`` (:class:`RecalibrationSummary`)."""
+    ``recalibration_`` (:class:`RecalibrationSummary`). ``calibrator`` switches the calibration
+    method (one of :data:`~nescio.policy.calibrate.CALIBRATION_METHODS`; default: the guard's)."""
     guard._check_fitted()
     gens = list(generations)
     if not gens:
@@ -159,6 +161,8 @@ def recalibrate(guard: Guard, generations: Sequence[Generation], outcomes, *, al
     new = copy.deepcopy(guard)
     new.alpha = guard.alpha if alpha is None else check_level("alpha", alpha)
     new.delta = guard.delta if delta is None else check_level("delta", delta)
+    if calibrator is not None:
+        new.calibrator = new.detector_.calibration = check_calibration_method(calibrator)
     new._check_params()
     n = len(gens)
     fit_idx = np.zeros(0, dtype=int)
@@ -261,7 +265,7 @@ def _too_few_message(alpha, delta, n_cal, n_usable, n_correct, need, refit_detec
 def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alpha: float | None = None,
               delta: float | None = None, refit_detector: bool = False, detector_share: float = 0.5,
               overwrite: bool = False, generations_dir: str | Path | None = None, limit: int | None = None,
-              random_state: int = 0, progress: bool = True) -> RecalibrationSummary:
+              random_state: int = 0, progress: bool = True, calibrator: str | None = None) -> RecalibrationSummary:
     """Recalibrate the guard saved in ``guard_dir`` on the labelled questions ``bench`` (any spec
     :func:`nescio.data.load_questions` accepts) and save the new guard to ``out``. ``model``: a
     LoadedModel or spec; None uses the one the guard records.
@@ -269,6 +273,7 @@ def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alph
     Generates the answers with the captures the guard reads (resumable: the store lives in
     ``generations_dir``, default ``out/generations``), grades them, calls :func:`recalibrate`
     and writes the guard (loadable with :meth:`Guard.load`) plus ``recalibration.json``.
+    ``calibrator``: another calibration method than the guard's (default: keep its own).
     ``out`` already holding a guard is refused unless ``overwrite``."""
     from nescio.data import load_questions
     from nescio.evaluate.run import generate_stored
@@ -287,6 +292,8 @@ def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alph
             check_level(name, value)
     if limit is not None and limit < 10:
         raise NescioError(f"--limit must be at least 10 questions, got {limit}")
+    if calibrator is not None:
+        check_calibration_method(calibrator)
     questions = list(load_questions(bench))[:limit]
     _check_labelled(questions, bench)
     if model is None:  # the model the guard was fitted for
@@ -298,7 +305,7 @@ def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alph
     gens = generate_stored(lm, questions, guard.generation_config_, Path(generations_dir or out / "generations"),
                            progress=progress)
     new = recalibrate(guard, gens, grade_outcomes(gens), alpha=alpha, delta=delta, refit_detector=refit_detector,
-                      detector_share=detector_share, random_state=random_state)
+                      detector_share=detector_share, random_state=random_state, calibrator=calibrator)
     _save(new, out, {"source_guard": str(guard_dir), "bench": bench, "model": lm.spec, "model_id": lm.model_id})
     return new.recalibration_
 
