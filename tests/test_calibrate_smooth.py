@@ -250,3 +250,78 @@ def test_recalibrate_can_switch_the_method(gens):
     assert guard.calibrator == guard.detector_.calibrator_.method == "isotonic"  # the original is untouched
     with pytest.raises(NescioError, match="unknown calibration method"):
         recalibrate(guard, gens[40:], oc[40:], calibrator="smooth", require_certifiable=False)
+
+
+# ------------------------------------------------------------------ benchmarks/calibrators.py
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "calibrators.py"
+    spec = importlib.util.spec_from_file_location("bench_calibrators", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _grade_by_nll(gens):
+    """Deterministic synthetic grades that follow a cheap signal (the tiny model knows nothing)."""
+    import hashlib
+
+    out = []
+    for g in gens:
+        nll = -np.mean(g.token_logprobs) if g.token_logprobs else 9.0
+        flip = int(hashlib.sha256(g.question.id.encode()).hexdigest()[:4], 16) % 5 == 0
+        if g.question.id.endswith("7"):
+            out.append(Outcome.ABSTAINED)
+        else:
+            out.append(Outcome.CORRECT if (nll < 5.55) != flip else Outcome.HALLUCINATED)
+    return out
+
+
+def test_benchmark_rebuilds_the_calibration_split_of_an_eval_directory(tiny, tmp_path, monkeypatch):
+    import json
+
+    from nescio.evaluate import evaluate
+    from nescio.evaluate import run as run_mod
+
+    monkeypatch.setattr(run_mod, "grade_outcomes", _grade_by_nll)
+    bench = tmp_path / "bench.jsonl"
+    with bench.open("w") as f:
+        for i in range(120):
+            f.write(json.dumps({"id": f"q{i}", "question": f"What is thing {i} in set {i % 7}?", "answers": ["x"]}) + "\n")
+    out = tmp_path / "run"
+    res = evaluate(tiny, f"jsonl:{bench}", out, alpha=0.4, delta=0.2, signals=list(CHEAP), max_new_tokens=6,
+                   progress=False, precheck=False, calibrator="isotonic-smooth")
+    mod = _bench_module()
+    data = mod.load_eval_scores(out, grade=_grade_by_nll)
+    c = data["checks"]
+    assert c["n_calibration_rebuilt"] == c["n_calibration_results"] == res.n_calibration
+    assert c["reproduces_guard_calibrator"] and data["source"]["guard_calibrator"] == "isotonic-smooth"
+    assert c["test_regrading_agrees"] == c["n_test"] == res.n
+    (cs, cy), (ts, ty) = data["calibration"], data["test"]
+    assert 0 < len(cs) < res.n_calibration and 0 < cy.sum() < len(cy)  # the model's abstentions left out
+    assert len(ts) == sum(r.outcome is not Outcome.ABSTAINED for r in res.records)
+    np.testing.assert_allclose(ts, [r.score for r in res.records if r.outcome is not Outcome.ABSTAINED], atol=1e-6)
+    r = mod.compare(cs, cy, ts, ty, repeats=2)
+    assert set(r["methods"]) == {mod.method_key(m, k) for m, k in mod.METHODS} and r["folds"] == 4
+    for e in r["methods"].values():
+        assert set(e["cv"]) == set(e["test"]) and len(e["test_reliability"]) == mod.N_BINS
+    assert r["selection"]["chosen"] in r["methods"]
+
+
+def test_benchmark_synthetic_run_and_selection(tmp_path):
+    import json
+
+    mod = _bench_module()
+    out = tmp_path / "calibrators.json"
+    r = mod.main(["--synthetic", "120", "--repeats", "3", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert list(saved["runs"]) == ["synthetic:120"] and saved["runs"]["synthetic:120"]["selection"] == r["selection"]
+    assert r["methods"]["isotonic-smooth"]["cv"]["holes"]["mean"] == 0  # continuous: no holes on held-out halves
+    # the choice: lowest Brier, ties (within one standard error) to fewer holes, then the default
+    fake = {k: {"cv": {"brier": {"mean": b, "sd": 0.0}, "holes": {"mean": h}}}
+            for k, b, h in (("isotonic", 0.20, 1.0), ("platt", 0.21, 0.0), ("isotonic-smooth", 0.20, 0.0))}
+    assert mod.choose(fake, 10)["chosen"] == "isotonic-smooth"
+    fake["isotonic"]["cv"]["holes"]["mean"] = 0.0
+    assert mod.choose(fake, 10)["chosen"] == "isotonic" and mod.choose(fake, 10)["default_at_least_as_good"]
