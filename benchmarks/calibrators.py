@@ -30,8 +30,10 @@ guard does, the model's own abstentions are left out.
 
 Selection (on cv only): the lowest mean cv Brier score; methods within one standard error of
 it (the fold spread / sqrt(folds)) are tied, and a tie goes to fewer mean holes, then to the
-default. ``default_at_least_as_good``: whether the chosen method is ``isotonic``; a new method
-chosen is a *proposal* to change the default, nothing here changes it.
+default. ``default_at_least_as_good``: whether the chosen method is ``isotonic``;
+``at_least_as_good_as_default``: the other methods whose mean cv Brier is at most isotonic's
+plus one standard error and whose mean cv holes are at most isotonic's. A new method chosen is
+a *proposal* to change the default; nothing here changes it.
 """
 
 from __future__ import annotations
@@ -152,9 +154,14 @@ def choose(methods: dict, folds: int) -> dict:
     tied = [k for k in methods if methods[k]["cv"]["brier"]["mean"] <= b["mean"] + se]
     chosen = min(tied, key=lambda k: (round(methods[k]["cv"]["holes"]["mean"], 6), k != DEFAULT,
                                       methods[k]["cv"]["brier"]["mean"]))
+    d = methods.get(DEFAULT, {}).get("cv")
+    as_good = [k for k in methods if d is not None and k != DEFAULT
+               and methods[k]["cv"]["brier"]["mean"] <= d["brier"]["mean"] + se
+               and methods[k]["cv"]["holes"]["mean"] <= d["holes"]["mean"]]
     return {"criterion": "lowest mean cv Brier; within one standard error: fewer mean cv holes, then the default",
             "lowest_brier": best, "standard_error": se, "tied": tied, "chosen": chosen,
             "default_at_least_as_good": chosen == DEFAULT,
+            "at_least_as_good_as_default": as_good,
             "proposal": None if chosen == DEFAULT else f"make {chosen!r} the default calibrator (the lead decides)"}
 
 

@@ -204,6 +204,18 @@ def test_the_guard_and_eval_refuse_an_unknown_method_up_front(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_cli_eval_refuses_an_unknown_calibrator_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    nescio = str(Path(sys.executable).parent / "nescio")
+    r = subprocess.run([nescio, "eval", "--calibrator", "smooth", "--out", str(tmp_path / "o")], capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "unknown calibration method 'smooth'" in r.stderr and "isotonic-smooth" in r.stderr
+
+
 # ------------------------------------------------------------------ through the guard
 def _outcomes(gens, seed: int = 0):
     nll = np.array([-np.mean(g.token_logprobs) for g in gens])
@@ -323,5 +335,6 @@ def test_benchmark_synthetic_run_and_selection(tmp_path):
     fake = {k: {"cv": {"brier": {"mean": b, "sd": 0.0}, "holes": {"mean": h}}}
             for k, b, h in (("isotonic", 0.20, 1.0), ("platt", 0.21, 0.0), ("isotonic-smooth", 0.20, 0.0))}
     assert mod.choose(fake, 10)["chosen"] == "isotonic-smooth"
+    assert mod.choose(fake, 10)["at_least_as_good_as_default"] == ["isotonic-smooth"]
     fake["isotonic"]["cv"]["holes"]["mean"] = 0.0
     assert mod.choose(fake, 10)["chosen"] == "isotonic" and mod.choose(fake, 10)["default_at_least_as_good"]

@@ -219,7 +219,8 @@ def test_every_fitted_signal_declares_how_it_is_built():
 
 
 @pytest.mark.parametrize("cls_path", ["nescio.policy.signalset.SignalSet", "nescio.policy.precheck.PreCheck",
-                                      "nescio.policy.risk.RiskPolicy", "nescio.policy.guard.Guard"])
+                                      "nescio.policy.risk.RiskPolicy", "nescio.policy.guard.Guard",
+                                      "nescio.policy.calibrate.Calibrator"])
 def test_guard_parts_params_round_trip(cls_path):
     import importlib
 
