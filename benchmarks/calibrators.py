@@ -39,6 +39,7 @@ a *proposal* to change the default; nothing here changes it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import platform
@@ -77,17 +78,17 @@ def figures(cal, scores: np.ndarray, correct: np.ndarray, score_range: tuple[flo
     acc = [b["accuracy"] for b in filled]
     lo, hi = score_range
     grid = np.linspace(lo, hi, 2001)
-    window = max(1, int(round(0.01 * (len(grid) - 1))))
+    window = max(1, round(0.01 * (len(grid) - 1)))
     g = cal.predict(grid)
     return {
         "brier": float(np.mean((p - y) ** 2)),
         "log_loss": float(-np.mean(y * np.log(pc) + (1 - y) * np.log(1 - pc))),
         "ece": float(sum(b["count"] * abs(b["accuracy"] - b["mean_confidence"]) for b in filled) / len(p)),
-        "holes": int(sum(1 for b in bins[first:last + 1] if not b["count"])),
-        "inverted": int(sum(1 for a, b in zip(acc, acc[1:]) if b < a)),
-        "max_bin_jump": float(max((abs(b - a) for a, b in zip(acc, acc[1:])), default=0.0)),
+        "holes": sum(1 for b in bins[first:last + 1] if not b["count"]),
+        "inverted": sum(1 for a, b in itertools.pairwise(acc) if b < a),
+        "max_bin_jump": float(max((abs(b - a) for a, b in itertools.pairwise(acc)), default=0.0)),
         "max_rise_1pct": float(np.max(g[window:] - g[:-window])) if len(g) > window else 0.0,
-        "distinct_outputs": int(len(np.unique(np.round(p, 12)))),
+        "distinct_outputs": len(np.unique(np.round(p, 12))),
     }
 
 
@@ -112,11 +113,12 @@ def compare(cal_scores, cal_correct, test_scores=None, test_correct=None, *, rep
 
     cs, cy = np.asarray(cal_scores, dtype=float), np.asarray(cal_correct, dtype=bool)
     rng_range = (float(cs.min()), float(cs.max()))
-    out: dict = {"n_calibration": int(len(cs)), "calibration_share_correct": float(cy.mean()),
-                 "default_min_bin_full": default_min_bin(len(cs)), "default_min_bin_half": default_min_bin(len(cs) // 2),
+    out: dict = {"n_calibration": len(cs), "calibration_share_correct": float(cy.mean()),
+                 "default_min_bin_full": default_min_bin(len(cs)),
+                 "default_min_bin_half": default_min_bin(len(cs) // 2),
                  "repeats": repeats, "folds": 2 * repeats, "methods": {}}
     if test_scores is not None:
-        out["n_test"] = int(len(test_scores))
+        out["n_test"] = len(test_scores)
         out["test_share_correct"] = float(np.mean(test_correct))
     masks = []
     rng = np.random.default_rng(seed)
@@ -199,7 +201,8 @@ def load_eval_scores(eval_dir: str | Path, *, model: str | None = None, generati
     test_ids = [r.id for r in records]
     missing = [i for i in test_ids if i not in by_id]
     if missing:
-        raise NescioError(f"{len(missing)} evaluated questions (e.g. {missing[0]!r}) are not in the stores under {store_root}")
+        raise NescioError(f"{len(missing)} evaluated questions (e.g. {missing[0]!r}) are not in the stores under "
+                          f"{store_root}")
     rest = [g.question for g in by_id.values() if g.question.id not in set(test_ids)]
     own_splits = run.train_bench == f"{run.bench} (train/calibration splits)"
     shares = {"train": 0.5, "calibration": 0.2, "test": 0.3} if own_splits else {"train": 0.6, "calibration": 0.4}

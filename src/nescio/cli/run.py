@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
         hedge_alpha: float = typer.Option(0.3, help="Risk level whose threshold is the hedge floor; 0 disables hedging."),
         no_precheck: bool = typer.Option(False, "--no-precheck", help="Disable the knowability pre-check."),
         detector: str = typer.Option("logistic", help="Detector combiner: logistic or boosting."),
-        calibrator: str = typer.Option("isotonic", help="Score → P(correct): isotonic, platt, isotonic-smooth or venn-abers."),
+        calibrator: str = typer.Option("isotonic",
+                                       help="Score → P(correct): isotonic, platt, isotonic-smooth or venn-abers."),
         rag: Optional[str] = typer.Option(None, help=RAG_HELP),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
@@ -100,8 +101,8 @@ def register(app: typer.Typer) -> None:
         results = evaluate(
             model, bench, out, train_bench=train_bench, alpha=alpha, delta=delta, signals=names, compare=compare,
             limit=limit, hedge_alpha=hedge_alpha if hedge_alpha > 0 else None, precheck=not no_precheck,
-            detector=detector, calibrator=calibrator, console=Console(stderr=True), rag=rag_settings(rag, rag_k, "closed_book"),
-            prompt=prompt,
+            detector=detector, calibrator=calibrator, console=Console(stderr=True),
+            rag=rag_settings(rag, rag_k, "closed_book"), prompt=prompt,
         )
         _summary(results, out)
 

@@ -72,8 +72,8 @@ class Calibrator(Params):
 
     def fit(self, scores: np.ndarray, correct: np.ndarray) -> Calibrator:
         check_calibration_method(self.method)
-        if self.min_bin is not None and (isinstance(self.min_bin, bool) or not isinstance(self.min_bin, (int, np.integer))
-                                         or self.min_bin < 1):
+        mb = self.min_bin
+        if mb is not None and (isinstance(mb, bool) or not isinstance(mb, (int, np.integer)) or mb < 1):
             raise NescioError(f"min_bin must be a positive integer or None, got {self.min_bin!r}")
         scores = np.asarray(scores, dtype=float)
         correct = np.asarray(correct, dtype=float)
@@ -202,7 +202,7 @@ def _smooth_blocks(scores: np.ndarray, correct: np.ndarray, min_bin: int) -> tup
         a[1], a[2] = b[1], total
     centres = np.array([np.dot(x[int(b[0]):int(b[1]) + 1], n[int(b[0]):int(b[1]) + 1]) / b[2] for b in blocks])
     values = np.clip(np.array([b[3] for b in blocks]), 0.0, 1.0)
-    return centres, values, np.array([int(round(b[2])) for b in blocks], dtype=np.int64)
+    return centres, values, np.array([round(b[2]) for b in blocks], dtype=np.int64)
 
 
 def _venn_abers_tables(scores: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
