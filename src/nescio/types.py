@@ -127,6 +127,9 @@ class Question:
     ``entity`` is the entity the question is about, as it appears verbatim in ``text``
     (used by the known-entity direction); ``None`` when unknown. ``retrieval``: passages
     retrieved for it (``nescio.rag``); the prompt then asks for an answer from them.
+    ``family``: the template family the question was generated from (the ``wide``
+    benchmark splits by whole families); ``popularity``: ``"head"`` for a well-known fact,
+    ``"tail"`` for a long-tail one. Both ``None`` when unknown (every other set).
     """
 
     id: str
@@ -138,6 +141,8 @@ class Question:
     entity: str | None = None
     split: str | None = None
     retrieval: Retrieval | None = None
+    family: str | None = None
+    popularity: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str) or not self.text.strip():

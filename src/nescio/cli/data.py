@@ -9,14 +9,17 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("list")
 def list_cmd() -> None:
-    """The built-in question sets (builtin, hard) by category and split, and the formats `--bench` accepts."""
+    """The built-in question sets (builtin, wide, hard) by category and split, and the formats `--bench` accepts."""
     from rich.console import Console
     from rich.table import Table
 
-    from nescio.data import LOADERS, SPLITS, builtin_questions, hard_questions
+    from nescio.data import LOADERS, SPLITS, builtin_questions, hard_questions, wide_questions
 
     console = Console()
+    wide = wide_questions()
+    n_families = len({q.family for q in wide})
     for name, questions, how in (("builtin", builtin_questions(), "seeded, stratified splits"),
+                                 ("wide", wide, f"{n_families} template families, each held out whole in one split"),
                                  ("hard", hard_questions(), "generated problems with exact answers, seeded hash splits")):
         table = Table(title=f"{name}: {len(questions)} questions ({how})")
         table.add_column("category")
@@ -31,7 +34,7 @@ def list_cmd() -> None:
         totals = [sum(q.split == s for q in questions) for s in SPLITS]
         table.add_row("all", "", *map(str, totals), str(len(questions)), style="bold")
         console.print(table)
-    console.print("Question sets: builtin, builtin:SPLIT (" + ", ".join(SPLITS) + "), hard, hard:SPLIT, "
+    console.print("Question sets: builtin, builtin:SPLIT (" + ", ".join(SPLITS) + "), wide, wide:SPLIT, hard, hard:SPLIT, "
                   "hf:HUB_ID[:CONFIG][@SPLIT], or NAME:PATH with NAME one of: " + ", ".join(LOADERS), markup=False)
 
 

@@ -2,7 +2,8 @@
 
 A question set is addressed as ``NAME:PATH`` (``triviaqa:data/triviaqa_1k.jsonl``),
 ``jsonl:PATH`` for nescio's generic JSONL, ``builtin`` / ``builtin:SPLIT`` for the
-built-in benchmark, or ``hf:HUB_ID[:CONFIG][@SPLIT]`` to fetch from the Hugging Face hub
+built-in benchmark, ``wide`` / ``wide:SPLIT`` for the 5,000-question benchmark split by
+template family (:mod:`nescio.data.wide`), or ``hf:HUB_ID[:CONFIG][@SPLIT]`` to fetch from the Hugging Face hub
 through ``datasets`` (needs network; ``pip install nescio[hub]``).
 
 Every loader reads the whole file before returning: a malformed file raises
@@ -305,7 +306,7 @@ LOADERS: dict[str, Callable[[Path, str], list[Question]]] = {
 }
 """Format name → loader. Each reads ``PATH`` and tags questions with ``source=NAME``."""
 
-_ACCEPTED = "builtin, builtin:SPLIT, hard, hard:SPLIT, hf:HUB_ID[:CONFIG][@SPLIT], or NAME:PATH with NAME in " + ", ".join(LOADERS)
+_ACCEPTED = "builtin, builtin:SPLIT, wide, wide:SPLIT, hard, hard:SPLIT, hf:HUB_ID[:CONFIG][@SPLIT], or NAME:PATH with NAME in " + ", ".join(LOADERS)
 
 
 def load_file(name: str, path: str | Path) -> list[Question]:
@@ -371,6 +372,10 @@ def load_questions(spec: str) -> list[Question]:
         return builtin_questions()
     if spec.startswith("builtin:"):
         return builtin_questions(spec.split(":", 1)[1])
+    if spec == "wide" or spec.startswith("wide:"):
+        from nescio.data.wide import wide_questions
+
+        return wide_questions(spec.split(":", 1)[1] if ":" in spec else None)
     if spec == "hard" or spec.startswith("hard:"):
         from nescio.data.hard import hard_questions
 
