@@ -66,12 +66,13 @@ def _unanswerable(seed: int) -> list:
     names = unknowable.WideNames(random.Random(seed + 1), fact_vocabulary())
     composers = sorted({a[0] for _, a in _parse_table(literature_art.COMPOSERS)})
     authors = [(w, a[0]) for w, a in _parse_table(literature_art.AUTHORS)]
+    painters = sorted({a[0] for _, a in _parse_table(literature_art.PAINTERS)})
     legs = [(e, a[0]) for e, a in _parse_table(numbers.LEGS)]
     families = {
         "fabricated": unknowable.FABRICATED,
         "future": premises.FUTURE,
         "random_fact": unknowable.RANDOM_FACTS,
-        "false_premise": premises.false_premises(rows(COUNTRIES), rows(ELEMENTS), authors, composers, legs),
+        "false_premise": premises.false_premises(rows(COUNTRIES), rows(ELEMENTS), authors, composers, painters, legs),
     }
     seen: set[str] = set()
     out = []

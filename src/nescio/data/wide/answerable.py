@@ -100,6 +100,10 @@ _WORD_TLDS = {"is", "it", "me", "no", "to", "by", "in", "am", "at", "be", "do", 
 _NO_REVERSE = {"GN", "SD", "CG"}
 
 
+_CURRENCY_EXTRA = {"US Dollar": ("United States dollar",), "West African CFA Franc": ("CFA franc",),
+                   "Central African CFA Franc": ("CFA franc",)}
+
+
 def _unit(name: str) -> str:
     """The unit word of a currency name: "Bhutanese Ngultrum" -> "ngultrum"."""
     return re.sub(r"[^\w' ]", "", name).split()[-1].lower()
@@ -128,6 +132,7 @@ def countries(seed: int) -> list[Item]:
             facts["continent"].append((c, entity, aliases(continent), pop))
         if currency:
             curs = aliases(currency)
+            curs += tuple(extra for cur in curs for extra in _CURRENCY_EXTRA.get(cur, ()) if extra not in curs)
             unique = [_unit(x) for x in curs if len(units[_unit(x)]) == 1]
             facts["currency"].append((c, entity, tuple(dict.fromkeys((*curs, *unique))), pop))
             for unit in unique:
@@ -154,7 +159,7 @@ def countries(seed: int) -> list[Item]:
 def subdivisions(seed: int) -> list[Item]:
     from nescio.data.wide.curated import SUBDIVISIONS
 
-    forward = {"of_the": "What is the capital of the {kind} of {e}?",
+    forward = {"serves": "Which city serves as the capital of the {kind} of {e}?",
                "which_city": "Which city is the capital of the {kind} of {e}?",
                "name": "Name the capital city of the {kind} of {e}."}
     reverse = {"which": "{city} is the capital of which {kind}?", "name": "Name the {kind} whose capital is {city}."}

@@ -25,7 +25,7 @@ BT | Bhutan | Bhutan | tail | Thimphu | Asia | Indian Rupee; Bhutanese Ngultrum 
 BO | Bolivia | Bolivia | tail | Sucre; La Paz | South America | Bolivian Boliviano | Spanish; Quechua; Aymara | +591; 591 | .bo; bo | AR BR CL PE PY
 BA | Bosnia and Herzegovina | Bosnia and Herzegovina | tail | Sarajevo | Europe | Bosnia and Herzegovina convertible mark; convertible mark | Bosnian; Croatian; Serbian | +387; 387 | .ba; ba | HR ME RS
 BW | Botswana | Botswana | tail | Gaborone | Africa | Botswana pula; pula | English; Tswana | +267; 267 | .bw; bw | NA ZA ZM ZW
-BR | Brazil | Brazil | head | Brasília; Brasilia | South America | Brazilian Real | Portuguese | +55; 55 | .br; br | AR BO CO GY PE PY SR UY VE
+BR | Brazil | Brazil | head | Brasília; Brasilia | South America | Brazilian Real | Portuguese | +55; 55 | .br; br | AR BO CO FR GY PE PY SR UY VE
 BN | Brunei | Brunei | tail | Bandar Seri Begawan | Asia | Brunei Dollar | Malay | +673; 673 | .bn; bn | MY
 BG | Bulgaria | Bulgaria | tail | Sofia | Europe | euro; Bulgarian lev; lev | Bulgarian | +359; 359 | .bg; bg | GR MK RO RS TR
 BF | Burkina Faso | Burkina Faso | tail | Ouagadougou | Africa | West African CFA Franc | French | +226; 226 | .bf; bf | BJ CI GH ML NE TG
@@ -35,9 +35,9 @@ KH | Cambodia | Cambodia | tail | Phnom Penh | Asia | Cambodian Riel | Khmer | +
 CM | Cameroon | Cameroon | head | Yaoundé; Yaounde | Africa | Central African CFA Franc | French; English | +237; 237 | .cm; cm | CF CG GA GQ NG TD
 CA | Canada | Canada | head | Ottawa | North America | Canadian Dollar | English; French |  | .ca; ca | US
 CF | the Central African Republic | Central African Republic | tail | Bangui | Africa | Central African CFA Franc | Sango; French | +236; 236 | .cf; cf | CD CG CM SD SS TD
-TD | Chad | Chad | tail | N'Djamena; Ndjamena | Africa | Central African CFA Franc | Arabic; French | +235; 235 | .td; td | CF CM LY NE NG SS
+TD | Chad | Chad | tail | N'Djamena; Ndjamena | Africa | Central African CFA Franc | Arabic; French | +235; 235 | .td; td | CF CM LY NE NG SD
 CL | Chile | Chile | tail | Santiago | South America | Chilean Peso | Spanish | +56; 56 | .cl; cl | AR BO PE
-CN | China | China | head | Beijing; Peking | Asia | Chinese Yuan | Chinese | +86; 86 | .cn; cn | AF BT IN KG KP KZ LA MM MN PK RU TJ VN
+CN | China | China | head | Beijing; Peking | Asia | Chinese Yuan | Chinese | +86; 86 | .cn; cn | AF BT IN KG KP KZ LA MM MN NP PK RU TJ VN
 CO | Colombia | Colombia | head | Bogotá; Bogota | South America | Colombian Peso | Spanish | +57; 57 | .co; co | BR EC PA PE VE
 KM | the Comoros | Comoros | tail | Moroni | Africa | Comorian Franc | Arabic; French | +269; 269 | .km; km | 
 CG | the Republic of the Congo | Republic of the Congo; Congo-Brazzaville | tail | Brazzaville | Africa | Central African CFA Franc | French | +242; 242 | .cg; cg | AO CD CF CM GA
@@ -46,7 +46,7 @@ CR | Costa Rica | Costa Rica | tail | San José; San Jose | North America; Centr
 CI | Ivory Coast | Ivory Coast; Côte d'Ivoire; Cote d'Ivoire | head | Yamoussoukro | Africa | West African CFA Franc | French | +225; 225 | .ci; ci | BF GH GN LR ML
 HR | Croatia | Croatia | tail | Zagreb | Europe | Euro | Croatian | +385; 385 | .hr; hr | BA HU ME RS SI
 CU | Cuba | Cuba | tail | Havana | North America | Cuban Peso | Spanish | +53; 53 | .cu; cu | 
-CY | Cyprus | Cyprus | tail | Nicosia |  | Euro | Greek; Turkish | +357; 357 | .cy; cy | GB
+CY | Cyprus | Cyprus | tail | Nicosia |  | Euro | Greek; Turkish | +357; 357 | .cy; cy | 
 CZ | the Czech Republic | Czech Republic; Czechia | tail | Prague | Europe | Czech Koruna | Czech | +420; 420 | .cz; cz | AT DE PL SK
 DK | Denmark | Denmark | tail | Copenhagen | Europe | Danish Krone | Danish | +45; 45 | .dk; dk | DE
 DJ | Djibouti | Djibouti | tail | Djibouti | Africa | Djiboutian Franc | French; Arabic | +253; 253 | .dj; dj | ER ET SO
@@ -62,7 +62,7 @@ SZ | Eswatini | Eswatini; Swaziland | tail | Mbabane; Lobamba | Africa | Swazi L
 ET | Ethiopia | Ethiopia | head | Addis Ababa | Africa | Ethiopian Birr | Amharic | +251; 251 | .et; et | DJ ER KE SD SO SS
 FJ | Fiji | Fiji | tail | Suva | Oceania | Fijian Dollar | English; Fiji Hindi; Fijian | +679; 679 | .fj; fj | 
 FI | Finland | Finland | tail | Helsinki | Europe | Euro | Finnish; Swedish | +358; 358 | .fi; fi | NO RU SE
-FR | France | France | head | Paris | Europe | Euro | French | +33; 33 | .fr; fr | AD BE CH DE ES IT LU MC
+FR | France | France | head | Paris | Europe | Euro | French | +33; 33 | .fr; fr | AD BE BR CH DE ES IT LU MC NL SR
 GA | Gabon | Gabon | tail | Libreville | Africa | Central African CFA Franc | French | +241; 241 | .ga; ga | CG CM GQ
 GM | the Gambia | Gambia | tail | Banjul | Africa | Gambian Dalasi | English | +220; 220 | .gm; gm | SN
 GE | Georgia | Georgia | tail | Tbilisi |  | Georgian Lari | Georgian | +995; 995 | .ge; ge | AM AZ RU TR
@@ -78,7 +78,7 @@ HT | Haiti | Haiti | tail | Port-au-Prince | North America | Haitian Gourde; US 
 HN | Honduras | Honduras | tail | Tegucigalpa | North America; Central America | Honduran Lempira | Spanish | +504; 504 | .hn; hn | GT NI SV
 HU | Hungary | Hungary | tail | Budapest | Europe | Hungarian Forint | Hungarian | +36; 36 | .hu; hu | AT HR RO RS SI SK UA
 IS | Iceland | Iceland | tail | Reykjavík; Reykjavik | Europe | Icelandic Króna | Icelandic | +354; 354 | .is; is | 
-IN | India | India | head | New Delhi | Asia | Indian Rupee | Hindi; English | +91; 91 | .in; in | AF BD BT CN LK MM NP PK
+IN | India | India | head | New Delhi | Asia | Indian Rupee | Hindi; English | +91; 91 | .in; in | BD BT CN LK MM NP PK
 ID | Indonesia | Indonesia | head | Jakarta; Nusantara | Asia | Indonesian Rupiah | Indonesian | +62; 62 | .id; id | MY PG TL
 IR | Iran | Iran | head | Tehran |  | Iranian Rial | Persian | +98; 98 | .ir; ir | AF AM AZ IQ PK TM TR
 IQ | Iraq | Iraq | head | Baghdad | Asia | Iraqi Dinar | Arabic | +964; 964 | .iq; iq | IR JO KW SA SY TR
@@ -93,7 +93,7 @@ KE | Kenya | Kenya | head | Nairobi | Africa | Kenyan Shilling | Swahili; Englis
 KI | Kiribati | Kiribati | tail | South Tarawa; Tarawa | Oceania | Australian Dollar | English; Gilbertese | +686; 686 | .ki; ki | 
 KP | North Korea | North Korea; DPRK | head | Pyongyang | Asia | North Korean Won | Korean | +850; 850 | .kp; kp | CN KR RU
 KR | South Korea | South Korea; Republic of Korea | head | Seoul | Asia | South Korean Won | Korean | +82; 82 | .kr; kr | KP
-KW | Kuwait | Kuwait | tail | Kuwait City | Asia | Kuwaiti Dinar | Arabic | +965; 965 | .kw; kw | IR SA
+KW | Kuwait | Kuwait | tail | Kuwait City | Asia | Kuwaiti Dinar | Arabic | +965; 965 | .kw; kw | IQ SA
 KG | Kyrgyzstan | Kyrgyzstan | tail | Bishkek | Asia | Kyrgyz Som | Kyrgyz; Russian | +996; 996 | .kg; kg | CN KZ TJ UZ
 LA | Laos | Laos; Lao PDR | tail | Vientiane | Asia | Laotian Kip | Lao | +856; 856 | .la; la | CN KH MM TH VN
 LV | Latvia | Latvia | tail | Riga | Europe | Euro | Latvian | +371; 371 | .lv; lv | BY EE LT RU
@@ -121,11 +121,11 @@ MN | Mongolia | Mongolia | tail | Ulaanbaatar; Ulan Bator | Asia | Mongolian Tug
 ME | Montenegro | Montenegro | tail | Podgorica | Europe | Euro | Montenegrin | +382; 382 | .me; me | AL BA HR RS
 MA | Morocco | Morocco | head | Rabat | Africa | Moroccan Dirham | Arabic; Tamazight; Berber | +212; 212 | .ma; ma | DZ ES
 MZ | Mozambique | Mozambique | head | Maputo | Africa | Mozambican Metical | Portuguese | +258; 258 | .mz; mz | MW SZ TZ ZA ZM ZW
-MM | Myanmar | Myanmar; Burma | head | Naypyidaw; Nay Pyi Taw; Naypyitaw | Asia | Myanmar Kyat | Burmese | +95; 95 | .mm; mm | BD BT CN LA TH
+MM | Myanmar | Myanmar; Burma | head | Naypyidaw; Nay Pyi Taw; Naypyitaw | Asia | Myanmar Kyat | Burmese | +95; 95 | .mm; mm | BD CN IN LA TH
 NA | Namibia | Namibia | tail | Windhoek | Africa | South African Rand; Namibian Dollar | English | +264; 264 | .na; na | AO BW ZA ZM
 NR | Nauru | Nauru | tail |  | Oceania | Australian Dollar | Nauruan; English | +674; 674 | .nr; nr | 
 NP | Nepal | Nepal | head | Kathmandu | Asia | Nepalese Rupee | Nepali | +977; 977 | .np; np | CN IN
-NL | the Netherlands | Netherlands; Holland | tail | Amsterdam | Europe | Euro | Dutch | +31; 31 | .nl; nl | BE DE
+NL | the Netherlands | Netherlands; Holland | tail | Amsterdam | Europe | Euro | Dutch | +31; 31 | .nl; nl | BE DE FR
 NZ | New Zealand | New Zealand | tail | Wellington | Oceania | New Zealand Dollar |  | +64; 64 | .nz; nz | 
 NI | Nicaragua | Nicaragua | tail | Managua | North America; Central America | Nicaraguan Córdoba | Spanish | +505; 505 | .ni; ni | CR HN
 NE | Niger | Niger | tail | Niamey | Africa | West African CFA Franc | French | +227; 227 | .ne; ne | BF BJ DZ LY ML NG TD
@@ -154,7 +154,7 @@ SM | San Marino | San Marino | tail | San Marino; City of San Marino | Europe | 
 ST | São Tomé and Príncipe | São Tomé and Príncipe; Sao Tome and Principe | tail | São Tomé; Sao Tome | Africa | São Tomé and Príncipe dobra; dobra | Portuguese | +239; 239 | .st; st | 
 SA | Saudi Arabia | Saudi Arabia | head | Riyadh | Asia | Saudi Riyal | Arabic | +966; 966 | .sa; sa | AE IQ JO KW OM QA YE
 SN | Senegal | Senegal | tail | Dakar | Africa | West African CFA Franc | French | +221; 221 | .sn; sn | GM GN GW ML MR
-RS | Serbia | Serbia | tail | Belgrade | Europe | Serbian Dinar | Serbian | +381; 381 | .rs; rs | AL BA BG HR HU ME MK RO
+RS | Serbia | Serbia | tail | Belgrade | Europe | Serbian Dinar | Serbian | +381; 381 | .rs; rs | BA BG HR HU ME MK RO
 SC | the Seychelles | Seychelles | tail | Victoria | Africa | Seychellois Rupee | French; English | +248; 248 | .sc; sc | 
 SL | Sierra Leone | Sierra Leone | tail | Freetown | Africa | Sierra Leonean Leone | English | +232; 232 | .sl; sl | GN LR
 SG | Singapore | Singapore | tail | Singapore | Asia | Singapore Dollar | English; Chinese; Malay; Tamil | +65; 65 | .sg; sg | 
@@ -177,7 +177,7 @@ TH | Thailand | Thailand | head | Bangkok | Asia | Thai Baht | Thai | +66; 66 | 
 TL | East Timor | East Timor; Timor-Leste | tail | Dili | Asia | US Dollar | Tetum; Portuguese | +670; 670 | .tl; tl | ID
 TG | Togo | Togo | tail | Lomé; Lome | Africa | West African CFA Franc | French | +228; 228 | .tg; tg | BF BJ GH
 TO | Tonga | Tonga | tail | Nuku'alofa; Nukualofa | Oceania | Tongan Paʻanga | Tongan; English | +676; 676 | .to; to | 
-TT | Trinidad and Tobago | Trinidad and Tobago | tail | Port of Spain | North America | Trinidad and Tobago dollar | English |  | .tt; tt | 
+TT | Trinidad and Tobago | Trinidad and Tobago | tail | Port of Spain |  | Trinidad and Tobago dollar | English |  | .tt; tt | 
 TN | Tunisia | Tunisia | tail | Tunis | Africa | Tunisian Dinar | Arabic; French | +216; 216 | .tn; tn | DZ LY
 TR | Turkey | Turkey; Türkiye | head | Ankara |  | Turkish Lira | Turkish | +90; 90 | .tr; tr | AM AZ BG GE GR IQ IR SY
 TM | Turkmenistan | Turkmenistan | tail | Ashgabat | Asia | Turkmenistani Manat | Turkmen | +993; 993 | .tm; tm | AF IR KZ UZ

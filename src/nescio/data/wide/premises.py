@@ -37,7 +37,7 @@ def _future(template: str, entity: str, **fixed: tuple[str, ...]) -> Maker:
 
 FUTURE: dict[str, Maker] = {
     "sport.world_cup": _future("Which nation will lift the FIFA World Cup trophy in {y}?", "FIFA World Cup"),
-    "sport.wimbledon": _future("Who will win the {s} singles title at Wimbledon in {y}?", "Wimbledon",
+    "sport.wimbledon": _future("Which player will take the {s} singles title at Wimbledon in {y}?", "Wimbledon",
                                s=("men's", "women's")),
     "sport.marathon": _future("What will the winning time of the {c} Marathon be in {y}?", "{c} Marathon",
                               c=("Berlin", "London", "Boston", "Chicago", "Tokyo", "New York City")),
@@ -100,6 +100,9 @@ _LANDLOCKED = ("Afghanistan", "Andorra", "Armenia", "Austria", "Belarus", "Bhuta
                "Luxembourg", "Malawi", "Mali", "Moldova", "Mongolia", "Nepal", "Niger", "North Macedonia", "Paraguay",
                "Rwanda", "San Marino", "Serbia", "Slovakia", "South Sudan", "Switzerland", "Tajikistan", "Uganda",
                "Zambia", "Zimbabwe", "Kyrgyzstan", "Uzbekistan")
+# countries with land on a second continent (islands, overseas parts): no "wrong continent" premise
+_OVERSEAS = {"ID", "TL", "PG", "PA", "TT", "ES", "FR", "YE", "DK", "NL", "PT", "US", "CL", "EC", "GB", "NZ", "AU", "NO",
+             "MV", "MU", "SC", "CV", "ST", "KM", "MG"}
 _CONTINENTS = ("Africa", "Asia", "Europe", "North America", "South America", "Oceania", "Antarctica")
 # impossible superlatives and things that cannot exist, checked by hand; [entity] marks the entity
 IMPOSSIBLE = """
@@ -132,19 +135,16 @@ Which is the oldest [skyscraper] built in ancient Rome?
 
 
 def false_premises(countries: list[list[str]], elements: list[list[str]], authors: list[tuple[str, str]],
-                   composers: list[str], legs: list[tuple[str, str]]) -> dict[str, Maker]:
+                   composers: list[str], painters: list[str], legs: list[tuple[str, str]]) -> dict[str, Maker]:
     """Families built from the fact tables (rows as in :mod:`.answerable`)."""
     from nescio.data.wide.answerable import aliases
 
     capitals = [(r[1], aliases(r[4])) for r in countries if r[4]]
     single_currency = [(r[1], aliases(r[6])) for r in countries if r[6] and ";" not in r[6]]
-    continents = [(r[1], aliases(r[5])) for r in countries if r[5]]
+    continents = [(r[1], aliases(r[5])) for r in countries if r[5] and r[0] not in _OVERSEAS]
     languages = [(r[1], aliases(r[7])) for r in countries if r[7]]
     all_languages = sorted({a for _, langs in languages for a in langs})
     symbols = [(aliases(r[2])[0], r[1], r[0]) for r in elements]
-    capital_cities = sorted({caps[0] for name, caps in capitals if caps[0] not in name and name not in caps[0]})
-    country_names = {r[1].removeprefix("the ") for r in countries}
-    capital_cities = [c for c in capital_cities if c not in country_names and c not in ("Victoria", "Kingston")]
 
     def country(name: str) -> str:
         return name.removeprefix("the ")
@@ -205,9 +205,13 @@ def false_premises(countries: list[list[str]], elements: list[list[str]], author
         kind = rng.choice(("symphony", "piano concerto", "opera", "violin sonata"))
         return f"Which {kind} did the writer {who} compose?", who
 
-    def capital_of_city(rng, names):
-        city = rng.choice(capital_cities)
-        return rng.choice(("What is the capital city of {c}?", "Name the capital city of {c}.")).format(c=city), city
+    def writer_element(rng, names):
+        who = rng.choice(sorted({a for _, a in authors}))
+        return f"Which chemical element did the writer {who} discover?", who
+
+    def painter_monarch(rng, names):
+        who = rng.choice(painters)
+        return f"Which country did the painter {who} rule as its monarch?", who
 
     def war(rng, names):
         a, b = rng.sample(_PEACEFUL, 2)
@@ -258,7 +262,8 @@ def false_premises(countries: list[list[str]], elements: list[list[str]], author
             "wrong_attribute.language": wrong_language, "wrong_attribute.symbol": wrong_symbol,
             "wrong_attribute.atomic_number": wrong_number, "wrong_attribute.author": wrong_author,
             "wrong_attribute.legs": wrong_legs, "wrong_relation.composer_novel": composer_novel,
-            "wrong_relation.writer_symphony": writer_symphony, "wrong_relation.capital_of_city": capital_of_city,
+            "wrong_relation.writer_symphony": writer_symphony, "wrong_relation.writer_element": writer_element,
+            "wrong_relation.painter_monarch": painter_monarch,
             "no_event.war": war, "no_event.winter_games": winter_games, "no_event.first_walk": first_walk,
             "anachronism.technology": tech, "anachronism.flight": flight, "anachronism.broadcast": broadcast,
             "anachronism.followers": followers, "impossible.seaport": seaport, "impossible.superlative": superlative}

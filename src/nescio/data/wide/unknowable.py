@@ -137,9 +137,10 @@ FABRICATED: dict[str, Maker] = {
     "event.festival": _ask("In which month is the {e} Lantern Festival held?", "place"),
 }
 
-_JOBS = ("bus driver", "nurse", "plumber", "bookkeeper", "school teacher", "baker", "postal worker", "pharmacist",
-         "electrician", "librarian", "dental hygienist", "warehouse clerk", "taxi driver", "hairdresser", "gardener",
-         "carpenter", "receptionist", "cook", "security guard", "florist")
+_JOBS = ("a bus driver", "a nurse", "a plumber", "a bookkeeper", "a school teacher", "a baker", "a postal worker",
+         "a pharmacist", "an electrician", "a librarian", "a dental hygienist", "a warehouse clerk", "a taxi driver",
+         "a hairdresser", "a gardener", "a carpenter", "a receptionist", "a cook", "a security guard", "a florist",
+         "an accountant", "an optician")
 _CITIES = tuple(CITIES) + ("Nantes", "Rotterdam", "Linz", "Tartu", "Pecs", "Varna", "Split", "Kaunas", "Odense",
                            "Uppsala", "Salamanca", "Coimbra", "Antwerp", "Basel", "Innsbruck", "Plovdiv")
 _DATES = tuple(f"{d} {m} {y}" for d in (3, 9, 14, 21, 27) for m in ("January", "April", "June", "September", "November")
@@ -147,7 +148,7 @@ _DATES = tuple(f"{d} {m} {y}" for d in (3, 9, 14, 21, 27) for m in ("January", "
 
 
 def _private(template: str, **fixed: tuple[str, ...]) -> Maker:
-    """A question about an invented private person ``{e}`` with a job ``{j}`` in a city ``{c}``."""
+    """A question about an invented private person ``{e}`` with a job ``{j}`` ("a nurse") in a city ``{c}``."""
 
     def make(rng: random.Random, names: WideNames) -> tuple[str, str]:
         entity = f"{rng.choice(FIRST_NAMES)} {names.surname()}"
@@ -158,24 +159,24 @@ def _private(template: str, **fixed: tuple[str, ...]) -> Maker:
 
 
 RANDOM_FACTS: dict[str, Maker] = {
-    "phone": _private("What is the mobile number of {e}, a {j} in {c}?"),
-    "isbn": _private("What is the ISBN of the self-published memoir by {e}, a {j} from {c}?"),
-    "plate": _private("What is the registration plate of the van driven by {e}, a {j} in {c}?"),
-    "birthday": _private("On which day of the year does {e}, a {j} from {c}, celebrate their birthday?"),
+    "phone": _private("What is the mobile number of {e}, {j} in {c}?"),
+    "isbn": _private("What is the ISBN of the self-published memoir by {e}, {j} from {c}?"),
+    "plate": _private("What is the registration plate of the van driven by {e}, {j} in {c}?"),
+    "birthday": _private("On which day of the year does {e}, {j} from {c}, celebrate their birthday?"),
     "account": _private("What is the bank account number of {e}, who works as a {j} in {c}?"),
-    "iban": _private("Which IBAN does {e}, a {j} in {c}, have their salary paid into?"),
-    "address": _private("What is the home address of {e}, a {j} living in {c}?"),
-    "email": _private("What is the personal email address of {e}, a {j} in {c}?"),
-    "wifi": _private("What is the wifi password in the flat of {e}, a {j} in {c}?"),
-    "passport": _private("Which number is printed in the passport of {e}, a {j} from {c}?"),
-    "staff_id": _private("What is the staff ID of {e}, a {j} at a firm in {c}?"),
-    "breakfast": _private("What did {e}, a {j} from {c}, eat for breakfast on {d}?", d=_DATES),
-    "seat": _private("Which seat did {e}, a {j} from {c}, sit in on their flight of {d}?", d=_DATES),
-    "parcel": _private("What was the tracking number of the parcel that {e}, a {j} in {c}, received on {d}?",
+    "iban": _private("Which IBAN does {e}, {j} in {c}, have their salary paid into?"),
+    "address": _private("What is the home address of {e}, {j} living in {c}?"),
+    "email": _private("What is the personal email address of {e}, {j} in {c}?"),
+    "wifi": _private("What is the wifi password in the flat of {e}, {j} in {c}?"),
+    "passport": _private("Which number is printed in the passport of {e}, {j} from {c}?"),
+    "staff_id": _private("What is the staff ID of {e}, {j} at a firm in {c}?"),
+    "breakfast": _private("What did {e}, {j} from {c}, eat for breakfast on {d}?", d=_DATES),
+    "seat": _private("Which seat did {e}, {j} from {c}, sit in on their flight of {d}?", d=_DATES),
+    "parcel": _private("What was the tracking number of the parcel that {e}, {j} in {c}, received on {d}?",
                        d=_DATES),
-    "mother": _private("What is the maiden name of the mother of {e}, a {j} in {c}?"),
-    "pet": _private("What is the name of the cat owned by {e}, a {j} in {c}?"),
-    "shoe": _private("What shoe size does {e}, a {j} from {c}, wear?"),
-    "locker": _private("What is the combination of the gym locker of {e}, a {j} in {c}?"),
-    "exam": _private("What mark did {e}, a {j} from {c}, get in the final maths exam at school?"),
+    "mother": _private("What is the maiden name of the mother of {e}, {j} in {c}?"),
+    "pet": _private("What is the name of the cat owned by {e}, {j} in {c}?"),
+    "shoe": _private("What shoe size does {e}, {j} from {c}, wear?"),
+    "locker": _private("What is the combination of the gym locker of {e}, {j} in {c}?"),
+    "exam": _private("What mark did {e}, {j} from {c}, get in the final maths exam at school?"),
 }
