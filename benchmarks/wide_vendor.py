@@ -82,11 +82,30 @@ OVERRIDES = {
     ("MA", "language"): "Arabic; Tamazight; Berber", ("UA", "language"): "Ukrainian",
     ("ER", "language"): "Tigrinya; Arabic; English",  # no de jure official language; working languages
     ("CI", "capital"): "Yamoussoukro",
+    # official languages CLDR lists incompletely or wrongly
+    ("ZA", "language"): "English; Zulu; Xhosa; Afrikaans; Northern Sotho; Sepedi; Tswana; Setswana; Southern Sotho; "
+                        "Sesotho; Tsonga; Xitsonga; Swati; siSwati; Venda; Tshivenda; Ndebele; South African Sign Language",
+    ("DZ", "language"): "Arabic; Tamazight; Berber",  # French is not official
+    ("TN", "language"): "Arabic",  # French is not official
+    ("NG", "language"): "English",  # Hausa, Igbo and Yoruba are national, not official, languages
+    ("IQ", "language"): "Arabic; Kurdish",
+    ("MK", "language"): "Macedonian; Albanian",  # Albanian co-official since 2019
+    ("ET", "language"): "Amharic; Oromo; Afaan Oromo; Tigrinya; Somali; Afar",  # federal working languages since 2020
+    ("AF", "language"): "Dari; Persian; Pashto", ("IR", "language"): "Persian; Farsi",
+    ("CN", "language"): "Chinese; Mandarin; Standard Chinese", ("PH", "language"): "Filipino; Tagalog; English",
+    ("KM", "language"): "Comorian; Shikomori; Arabic; French", ("RW", "language"): "Kinyarwanda; English; French; Swahili",
+    ("PE", "language"): "Spanish; Quechua; Aymara", ("SC", "language"): "Seychellois Creole; Creole; English; French",
+    ("ES", "language"): "Spanish; Castilian; Catalan; Basque; Galician",  # Spanish, and co-official regional ones
+    ("NL", "language"): "Dutch; Frisian; West Frisian", ("PT", "language"): "Portuguese; Mirandese",
+    ("MD", "language"): "Romanian; Moldovan", ("LS", "language"): "Southern Sotho; Sesotho; English",
+    ("BW", "language"): "English; Tswana; Setswana", ("SI", "language"): "Slovenian; Slovene",
+    ("ZW", "language"): "English; Shona; Ndebele; North Ndebele",
 }
 # (code, relation) pairs left out: disputed, ambiguous, or a single-digit answer
 EXCLUDE = {
     ("IL", "capital"), ("NR", "capital"),  # Jerusalem's status disputed; Nauru has no official capital
     ("NZ", "language"),  # English is official de facto only: any answer would be graded unfairly
+    ("BF", "language"), ("ML", "language"), ("NE", "language"),  # French demoted 2023-2025: in flux
     ("US", "calling"), ("CA", "calling"), ("RU", "calling"), ("KZ", "calling"),  # +1 and +7: one digit
     ("TT", "continent"),  # on South America's shelf, counted with North America: either answer is defensible
 }

@@ -103,6 +103,14 @@ _LANDLOCKED = ("Afghanistan", "Andorra", "Armenia", "Austria", "Belarus", "Bhuta
 # countries with land on a second continent (islands, overseas parts): no "wrong continent" premise
 _OVERSEAS = {"ID", "TL", "PG", "PA", "TT", "ES", "FR", "YE", "DK", "NL", "PT", "US", "CL", "EC", "GB", "NZ", "AU", "NO",
              "MV", "MU", "SC", "CV", "ST", "KM", "MG"}
+# names of one language (or of mutually intelligible standards): never a "wrong" language for each other
+_SAME_LANGUAGE = ({"Persian", "Dari", "Farsi"}, {"Romanian", "Moldovan"}, {"Malay", "Indonesian"},
+                  {"Serbian", "Croatian", "Bosnian", "Montenegrin"}, {"Chinese", "Mandarin", "Standard Chinese"},
+                  {"Filipino", "Tagalog"}, {"Swati", "siSwati", "Swazi"}, {"Tswana", "Setswana"},
+                  {"Southern Sotho", "Sesotho", "Northern Sotho", "Sepedi"}, {"Slovenian", "Slovene"},
+                  {"Spanish", "Castilian"}, {"Norwegian", "Bokmål", "Nynorsk"}, {"Dhivehi", "Divehi", "Maldivian"},
+                  {"Hindi", "Urdu"}, {"Ndebele", "North Ndebele"}, {"Creole", "Haitian Creole", "Seychellois Creole"},
+                  {"Oromo", "Afaan Oromo"}, {"Tamazight", "Berber", "Central Atlas Tamazight"})
 _CONTINENTS = ("Africa", "Asia", "Europe", "North America", "South America", "Oceania", "Antarctica")
 # impossible superlatives and things that cannot exist, checked by hand; [entity] marks the entity
 IMPOSSIBLE = """
@@ -170,7 +178,8 @@ def false_premises(countries: list[list[str]], elements: list[list[str]], author
 
     def wrong_language(rng, names):
         name, right = rng.choice(languages)
-        wrong = rng.choice([lang for lang in all_languages if lang not in right])
+        same = {lang for group in _SAME_LANGUAGE if group & set(right) for lang in group}
+        wrong = rng.choice([lang for lang in all_languages if lang not in right and lang not in same])
         return f"Why is {wrong} the only official language of {name}?", country(name)
 
     def wrong_symbol(rng, names):
