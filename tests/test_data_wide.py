@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from nescio.data import builtin_questions, load_questions, wide_questions
 from nescio.data import wide as wide_module
-from nescio.data.unanswerable import FIRST_NAMES, _WORK_WORDS
+from nescio.data.unanswerable import _WORK_WORDS, FIRST_NAMES
 from nescio.data.wide import CATEGORIES, SPLITS, assign_splits, fact_vocabulary
 from nescio.data.wide.answerable import aliases, rows
 from nescio.data.wide.countries import COUNTRIES

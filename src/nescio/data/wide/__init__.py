@@ -55,8 +55,8 @@ def fact_vocabulary() -> set[str]:
 
 
 def _unanswerable(seed: int) -> list:
-    from nescio.data.facts import literature_art, numbers
     from nescio.data.builtin import _parse_table
+    from nescio.data.facts import literature_art, numbers
     from nescio.data.wide import premises, unknowable
     from nescio.data.wide.answerable import rows
     from nescio.data.wide.countries import COUNTRIES

@@ -99,7 +99,7 @@ _LANDLOCKED = ("Afghanistan", "Andorra", "Armenia", "Austria", "Belarus", "Bhuta
                "Burkina Faso", "Burundi", "Chad", "Ethiopia", "Hungary", "Laos", "Lesotho", "Liechtenstein",
                "Luxembourg", "Malawi", "Mali", "Moldova", "Mongolia", "Nepal", "Niger", "North Macedonia", "Paraguay",
                "Rwanda", "San Marino", "Serbia", "Slovakia", "South Sudan", "Switzerland", "Tajikistan", "Uganda",
-               "Zambia", "Zimbabwe", "Kyrgyzstan", "Uzbekistan")
+               "Zambia", "Zimbabwe", "Kyrgyzstan")  # not Uzbekistan or Kazakhstan: the Aral "Sea"
 # countries with land on a second continent (islands, overseas parts): no "wrong continent" premise
 _OVERSEAS = {"ID", "TL", "PG", "PA", "TT", "ES", "FR", "YE", "DK", "NL", "PT", "US", "CL", "EC", "GB", "NZ", "AU", "NO",
              "MV", "MU", "SC", "CV", "ST", "KM", "MG"}
@@ -183,7 +183,7 @@ def false_premises(countries: list[list[str]], elements: list[list[str]], author
         return f"Why is {wrong} the only official language of {name}?", country(name)
 
     def wrong_symbol(rng, names):
-        (el, sym, _), (_, other, _) = rng.sample(symbols, 2)
+        (el, _, _), (_, other, _) = rng.sample(symbols, 2)
         return f"Why is {other} the chemical symbol of {el}?", el
 
     def wrong_number(rng, names):
@@ -201,7 +201,7 @@ def false_premises(countries: list[list[str]], elements: list[list[str]], author
 
     def wrong_legs(rng, names):
         animal, right = rng.choice(legs)
-        wrong = rng.choice([n for n in range(0, 13) if str(n) != right])
+        wrong = rng.choice([n for n in range(13) if str(n) != right])
         return f"Why does {animal} have {wrong} legs?", animal
 
     def composer_novel(rng, names):
@@ -254,11 +254,12 @@ def false_premises(countries: list[list[str]], elements: list[list[str]], author
         site = rng.choice(("social media", "Instagram", "Twitter", "YouTube"))
         return f"How many followers did {who} have on {site}?", who
 
-    def seaport(rng, names):
-        land = rng.choice(_LANDLOCKED)
-        template = rng.choice(("What is the busiest seaport of {c}?", "Which beaches on the sea coast of {c} are "
-                               "the most popular?", "Which sea washes the coastline of {c}?"))
-        return template.format(c=land), land
+    def coast(template):
+        def make(rng, names):
+            land = rng.choice(_LANDLOCKED)
+            return template.format(c=land), land
+
+        return make
 
     impossible = [line.strip() for line in IMPOSSIBLE.strip().splitlines()]
 
@@ -275,5 +276,7 @@ def false_premises(countries: list[list[str]], elements: list[list[str]], author
             "wrong_relation.painter_monarch": painter_monarch,
             "no_event.war": war, "no_event.winter_games": winter_games, "no_event.first_walk": first_walk,
             "anachronism.technology": tech, "anachronism.flight": flight, "anachronism.broadcast": broadcast,
-            "anachronism.followers": followers, "impossible.seaport": seaport, "impossible.superlative": superlative}
+            "anachronism.followers": followers, "impossible.seaport": coast("What is the busiest seaport of {c}?"),
+            "impossible.beaches": coast("Which beaches on the sea coast of {c} are the most popular?"),
+            "impossible.sea": coast("Which sea washes the coastline of {c}?"), "impossible.superlative": superlative}
 

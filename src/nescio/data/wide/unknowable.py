@@ -11,7 +11,7 @@ name is checked against the words of the fact tables) with more kinds of names.
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from nescio.data.unanswerable import CITIES, FIRST_NAMES, PROFESSIONS, NameMaker, _word
 from nescio.data.wide.answerable import Item
