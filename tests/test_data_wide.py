@@ -185,3 +185,13 @@ def test_data_list_shows_wide():
     assert result.exit_code == 0, result.output
     assert f"wide: {len(wide_questions())} questions" in result.output
     assert "template families" in result.output and "wide:SPLIT" in result.output
+
+
+def test_data_show_wide_prints_the_family():
+    from nescio.cli import app
+
+    result = CliRunner().invoke(app, ["data", "show", "wide:test", "--category", "future", "--n", "3"],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "family" in result.output and result.output.count("wide-future-") == 3
+    assert "future." in result.output

@@ -40,7 +40,7 @@ def list_cmd() -> None:
 
 @app.command("show")
 def show_cmd(
-    question_set: str = typer.Argument(..., metavar="SET", help="builtin, builtin:test, NAME:PATH, jsonl:PATH, ..."),
+    question_set: str = typer.Argument(..., metavar="SET", help="builtin, builtin:test, wide:test, NAME:PATH, jsonl:PATH, ..."),
     category: str = typer.Option(None, "--category", "-c", help="Only this category."),
     n: int = typer.Option(10, "--n", "-n", min=1, help="How many questions to show."),
 ) -> None:
@@ -58,9 +58,11 @@ def show_cmd(
         if not questions:
             raise NescioError(f"no questions in category {category!r}; accepted: {', '.join(have)}")
     table = Table(title=f"{question_set}: {len(questions)} questions" + (f" in {category}" if category else ""))
-    for column in ("id", "category", "split", "question", "gold answers", "entity"):
+    families = any(q.family for q in questions[:n])  # template families (the wide set)
+    for column in ("id", "category", "split", "question", "gold answers", "entity") + (("family",) if families else ()):
         table.add_column(column, overflow="fold")
     for q in questions[:n]:
         answers = "; ".join(q.answers[:4]) + (" …" if len(q.answers) > 4 else "") if q.answers else "(none)"
-        table.add_row(q.id, q.category, q.split or "", q.text, answers, q.entity or "")
+        row = (q.id, q.category, q.split or "", q.text, answers, q.entity or "")
+        table.add_row(*row, *((q.family or "",) if families else ()))
     Console().print(table)
