@@ -34,7 +34,7 @@ from nescio.types import NescioError, Question
 SEED = 20261202
 SPLITS = ("train", "calibration", "test")
 SPLIT_SHARES = (0.5, 0.25, 0.25)
-UNANSWERABLE_SIZES = {"fabricated": 680, "future": 680, "random_fact": 680, "false_premise": 680}
+UNANSWERABLE_SIZES = {"fabricated": 690, "future": 690, "random_fact": 690, "false_premise": 690}
 FACT_CATEGORIES = tuple(f"fact/{d}" for d in ("geography", "science", "literature_art", "history", "numbers"))
 CATEGORIES = FACT_CATEGORIES + tuple(UNANSWERABLE_SIZES)
 

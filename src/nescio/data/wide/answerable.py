@@ -51,6 +51,8 @@ def _fill(template: str, entity: str, **values: str) -> tuple[str, str]:
 def relation(seed: int, category: str, name: str, phrasings: dict[str, str],
              facts: list[tuple[dict[str, str], str, tuple[str, ...], str | None]]) -> list[Item]:
     """Deal ``facts`` (template values, entity, answers, popularity) to the phrasings."""
+    from nescio.grading import normalize_answer
+
     order = list(facts)
     random.Random(f"{seed}:{name}").shuffle(order)
     keys = list(phrasings)
@@ -58,7 +60,12 @@ def relation(seed: int, category: str, name: str, phrasings: dict[str, str],
     for i, (values, entity, answers, popularity) in enumerate(order):
         key = keys[i % len(keys)]
         text, shown = _fill(phrasings[key], entity, **values)
-        out.append(Item(category, f"{name}.{key}", text, shown, answers, popularity))
+        # an alias the question already contains cannot be graded as an answer (the grader
+        # discounts phrases copied from the question): drop it, and the fact if none is left
+        asked = f" {normalize_answer(text)} "
+        answers = tuple(a for a in answers if f" {normalize_answer(a)} " not in asked)
+        if answers:
+            out.append(Item(category, f"{name}.{key}", text, shown, answers, popularity))
     return out
 
 
