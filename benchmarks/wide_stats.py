@@ -9,7 +9,6 @@ question per family. docs/data.md quotes these figures.
 
 import collections
 import json
-import time
 from pathlib import Path
 
 from nescio.data import wide as wide_module
@@ -20,9 +19,7 @@ OUT = Path(__file__).resolve().parent / "results" / "wide_stats.json"
 
 def main() -> None:
     wide_module._all_questions.cache_clear()
-    start = time.perf_counter()
     qs = wide_questions()
-    build_seconds = time.perf_counter() - start
     by_category = {}
     for category in CATEGORIES:
         rows = [q for q in qs if q.category == category]
@@ -49,7 +46,6 @@ def main() -> None:
         "families_in_two_splits": sum(len({q.split for q in qs if q.family == f}) > 1 for f in families),
         "by_category": by_category,
         "families": dict(sorted(families.items())),
-        "build_seconds_on_this_machine": round(build_seconds, 2),
     }
     OUT.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{len(qs)} questions, {len(families)} families -> {OUT}")
