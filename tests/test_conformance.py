@@ -73,6 +73,10 @@ def _gen(i: int, *, risky: bool, text: str = "Paris", samples=None, empty: bool 
         samples=tuple(Sample(t, (1,), (-1.0,)) for t in (samples or ())),
         p_true=None if not reflexive else (0.2 if risky else 0.95),
         verbal_confidence=None if not reflexive else (0.3 if risky else 0.9),
+        # attention signals: log self-attention of the middle layer, lower (less self-attention) when risky
+        activations={} if empty else {"attn_logdiag/1/answer": np.full((3, 4), -4.0 if risky else -0.5, np.float32),
+                                      "attn_logdiag/1/prompt_mean": np.full(4, -1.0, np.float32)},
+        prompt_token_count=0 if empty else 6,
     )
 
 

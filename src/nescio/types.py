@@ -154,7 +154,7 @@ class Question:
 
 # ---------------------------------------------------------------- capture requests
 
-SITES = ("resid", "mlp_act", "cett")
+SITES = ("resid", "mlp_act", "cett", "attn_logdiag")
 """Capture sites.
 
 - ``resid``: residual stream output of decoder layer L (what ``output_hidden_states``
@@ -163,6 +163,10 @@ SITES = ("resid", "mlp_act", "cett")
 - ``cett``: per-neuron CETT of layer L's FFN at each token,
   ``|z_j,t| * ||W_down[:, j]||_2 / ||h_t||_2`` with h = ``down_proj`` output,
   computed inside the hook (H-Neurons, Gao et al. 2025).
+- ``attn_logdiag``: per head, log a_tt — the log attention weight of token t to itself in
+  layer L's self-attention (``[n_heads]`` per token), computed from the attention function's
+  query and key states for the requested layers only (``nescio.models.attention``); always
+  stored as float32.
 """
 
 POSITIONS = ("last_prompt", "prompt_mean", "answer", "answer_mean", "entity_last")
@@ -179,9 +183,13 @@ POSITIONS = ("last_prompt", "prompt_mean", "answer", "answer_mean", "entity_last
 """
 
 
+LAYER_WORDS = ("all", "middle")
+
+
 @dataclass(frozen=True)
 class CaptureSpec:
-    """One capture request: a site, its layers (tuple of ints or "all"), positions."""
+    """One capture request: a site, its layers (tuple of ints, "all", or "middle": layer
+    n_layers // 2 of the model that generates), positions."""
 
     site: str
     layers: tuple[int, ...] | str = "all"
@@ -195,8 +203,8 @@ class CaptureSpec:
             raise NescioError(f"unknown capture position {bad[0]!r}; accepted: {', '.join(POSITIONS)}")
         if not isinstance(self.layers, str):
             object.__setattr__(self, "layers", tuple(int(x) for x in self.layers))
-        elif self.layers != "all":
-            raise NescioError(f"capture layers must be a list of ints or 'all', got {self.layers!r}")
+        elif self.layers not in LAYER_WORDS:
+            raise NescioError(f"capture layers must be a list of ints, 'all' or 'middle', got {self.layers!r}")
         object.__setattr__(self, "positions", tuple(self.positions))
 
 

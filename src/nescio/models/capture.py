@@ -1,10 +1,13 @@
 """Activation capture by hooks, in the same forward passes that generate the answer.
 
 :class:`ActivationCapture` is a context manager: it registers one forward hook per
-decoder layer that needs ``resid`` and one per ``down_proj`` that needs ``mlp_act`` or
-``cett``, and always removes them on exit, also when generation raises
-(:class:`~nescio.models.hooks.HookSet`). Hooks slice
-only the positions a request needs before doing any work:
+decoder layer that needs ``resid``, one per ``down_proj`` that needs ``mlp_act`` or
+``cett`` and one attention tap per layer that needs ``attn_logdiag``
+(:func:`nescio.models.attention.tap_attention`), and always removes them on exit, also when
+generation raises (:class:`~nescio.models.hooks.HookSet`). Hooks slice
+only the positions a request needs before doing any work (the attention tap scores only
+the query rows those positions read: the last prompt token unless a prompt-pooled
+position asks for all, and the greedy rows of a decode step):
 
 - prefill phase: ``last_prompt``, ``prompt_mean`` (padding excluded) and
   ``entity_last`` are pooled at once, ``[batch, dim]``;
@@ -23,7 +26,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from nescio.models.hooks import HookSet
-from nescio.models.sites import site_module
+from nescio.models.sites import ATTENTION_SITES, site_module
 from nescio.types import CaptureSpec, activation_key
 
 if TYPE_CHECKING:
@@ -36,12 +39,14 @@ ANSWER_POSITIONS = ("answer", "answer_mean")
 
 
 def plan_captures(specs: tuple[CaptureSpec, ...], n_layers: int) -> dict[tuple[str, int], set[str]]:
-    """(site, layer) -> positions, merged over all specs; validates layer indices."""
+    """(site, layer) -> positions, merged over all specs; validates layer indices
+    ("middle" is layer ``n_layers // 2``)."""
     from nescio.types import NescioError
 
     plan: dict[tuple[str, int], set[str]] = defaultdict(set)
     for spec in specs:
-        layers = range(n_layers) if spec.layers == "all" else spec.layers
+        layers = (range(n_layers) if spec.layers == "all" else (n_layers // 2,) if spec.layers == "middle"
+                  else spec.layers)
         for layer in layers:
             layer = layer + n_layers if layer < 0 else layer
             if not 0 <= layer < n_layers:
@@ -68,9 +73,14 @@ class ActivationCapture(HookSet):
 
     # ------------------------------------------------------------ hooks
     def _register(self) -> None:
+        from nescio.models.attention import tap_attention
+
         by_module: dict[int, tuple[Any, list]] = {}
         for (site, layer), positions in self.plan.items():
             module = site_module(self.lm.model, self.lm.architecture, site, layer)
+            if site in ATTENTION_SITES:
+                self._handles.append(tap_attention(module, self._attention_tap(site, layer, positions)))
+                continue
             by_module.setdefault(id(module), (module, []))[1].append((site, layer, positions))
         for module, requests in by_module.values():
             self._handles.append(module.register_forward_hook(self._make_hook(module, requests)))
@@ -99,6 +109,20 @@ class ActivationCapture(HookSet):
                 self._record(site, layer, positions, value)
 
         return hook
+
+    def _attention_tap(self, site: str, layer: int, positions: set[str]):
+        """The callback of one layer's attention tap: ``read(rows, last)`` gives ``[rows, q, H]`` log a_tt."""
+        every_prompt_token = bool(positions.intersection(("prompt_mean", "entity_last")))
+
+        def tap(read) -> None:
+            if self._phase == "prefill":
+                x = read(None, not every_prompt_token)  # [B, S, H], or [B, 1, H]: the last prompt token
+                self._record(site, layer, positions, lambda sel: sel(x))
+            elif self._phase == "decode" and self._n_greedy and positions.intersection(ANSWER_POSITIONS):
+                x = read(self._n_greedy, True)  # [n_greedy, 1, H]
+                self._record(site, layer, positions, lambda sel: sel(x))
+
+        return tap
 
     def _record(self, site: str, layer: int, positions: set[str], value) -> None:
         import torch
@@ -140,20 +164,26 @@ class ActivationCapture(HookSet):
         self._phase = "off"
 
     def results(self, answer_rows: list[int], dtype: str) -> list[dict[str, Any]]:
-        """Per question: activation key -> numpy array; ``answer_rows[i]`` answer tokens kept."""
+        """Per question: activation key -> numpy array; ``answer_rows[i]`` answer tokens kept.
+        ``dtype`` applies to every site but ``attn_logdiag`` (float32: a few numbers per token)."""
         import torch
 
         n_q = len(answer_rows)
         out: list[dict[str, Any]] = [{} for _ in range(n_q)]
-        torch_dtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
+        as_dtype = {"float16": torch.float16, "float32": torch.float32}[dtype]
+
+        def site_dtype(site: str):
+            return torch.float32 if site in ATTENTION_SITES else as_dtype
+
         for key, v in self._pooled.items():
             if not key.endswith("/_fallback"):
                 for i in range(n_q):
-                    out[i][key] = v[i].to(torch_dtype).numpy()
+                    out[i][key] = v[i].to(site_dtype(key.split("/", 1)[0])).numpy()
         qidx = torch.cat(self._step_questions) if self._step_questions else torch.zeros(0, dtype=torch.long)
         for (site, layer), positions in self.plan.items():
             if not positions.intersection(ANSWER_POSITIONS):
                 continue
+            torch_dtype = site_dtype(site)
             chunks = self._steps.get(f"{site}/{layer}", [])
             values = torch.cat(chunks) if chunks else None
             fallback = self._pooled[f"{site}/{layer}/_fallback"]

@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from nescio.signals import entity, logits, neurons, probes, reflexive, retrieval, sampling
+from nescio.signals import attention, entity, logits, neurons, probes, reflexive, retrieval, sampling
 from nescio.signals.features import PROBE_SCHEMA_VERSION
 from nescio.signals.spec import FAMILIES, SignalInfo, SignalNeeds
 from nescio.types import CaptureSpec, Generation, NescioError, Outcome, SignalTable
@@ -86,7 +86,7 @@ def _add(info: SignalInfo) -> None:
     SIGNALS[info.name] = info
 
 
-for _module in (logits, reflexive, sampling, probes, entity, neurons, retrieval):
+for _module in (logits, attention, reflexive, sampling, probes, entity, neurons, retrieval):
     for _info in _module.SIGNALS:
         _add(_info)
 
@@ -143,24 +143,28 @@ def signal_info(name: str) -> SignalInfo:
 # ------------------------------------------------------------------ needs
 def merge_captures(specs: Sequence[CaptureSpec]) -> tuple[CaptureSpec, ...]:
     """Merge capture requests: one spec per (site, layers), positions unioned; then specs of
-    one site with the same positions get their layers unioned ("all" absorbs lists)."""
+    one site with the same positions get their layers unioned ("all" absorbs lists and
+    "middle"; "middle" and a list stay two specs: which layer is the middle is known only
+    when a model is loaded)."""
     by_layers: dict[tuple, list[str]] = {}
     for spec in specs:
         key = (spec.site, spec.layers)
         pos = by_layers.setdefault(key, [])
         pos.extend(p for p in spec.positions if p not in pos)
-    by_positions: dict[tuple, object] = {}
+    by_positions: dict[tuple, list] = {}
     for (site, layers), positions in by_layers.items():
-        key = (site, tuple(sorted(positions)))
-        old = by_positions.get(key)
-        if old is None:
-            by_positions[key] = layers
-        elif old == "all" or layers == "all":
-            by_positions[key] = "all"
-        else:
-            by_positions[key] = tuple(sorted(set(old) | set(layers)))
+        by_positions.setdefault((site, tuple(sorted(positions))), []).append(layers)
+    merged: list[tuple[tuple, object]] = []
+    for key, layer_sets in by_positions.items():
+        if "all" in layer_sets:
+            merged.append((key, "all"))
+            continue
+        lists = [x for x in layer_sets if not isinstance(x, str)]
+        if lists:
+            merged.append((key, tuple(sorted(set().union(*lists)))))
+        merged.extend((key, x) for x in layer_sets if isinstance(x, str))
     return tuple(
-        CaptureSpec(site, layers, positions) for (site, positions), layers in sorted(by_positions.items(), key=str)
+        CaptureSpec(site, layers, positions) for (site, positions), layers in sorted(merged, key=str)
     )
 
 

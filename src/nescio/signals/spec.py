@@ -1,6 +1,6 @@
 """What a registry entry is: :class:`SignalNeeds` and :class:`SignalInfo` (a leaf module).
 
-Signal modules (``logits``, ``reflexive``, ``sampling``, ``probes``, ``entity``,
+Signal modules (``logits``, ``attention``, ``reflexive``, ``sampling``, ``probes``, ``entity``,
 ``neurons``) declare their entries with these types and import nothing else from
 ``nescio.signals`` except the leaf :mod:`nescio.signals.features`; the registry
 (:mod:`nescio.signals.registry`) imports them all and holds the table. So the package
@@ -16,7 +16,7 @@ import numpy as np
 
 from nescio.types import CaptureSpec, Generation, NescioError
 
-FAMILIES = ("logits", "reflexive", "sampling", "probe", "retrieval")
+FAMILIES = ("logits", "attention", "reflexive", "sampling", "probe", "retrieval")
 DEFAULT_N_SAMPLES = 10
 """K sampled answers the sampling signals (and the semantic-entropy probe's labels) ask for."""
 
