@@ -241,7 +241,8 @@ def run_model(spec: str, args, results: dict) -> None:
     }
 
     # closed-book benchmark: retrieval signals (they read the passages of a RAG run) do not apply
-    all_names = [n for n in list_signals() if n != UNANSWERABLE_PROBE and signal_info(n).family != "retrieval"]
+    # attention signals (their own capture) are benchmarked side by side in benchmarks/attention_signal.py
+    all_names = [n for n in list_signals() if n != UNANSWERABLE_PROBE and signal_info(n).family not in ("retrieval", "attention")]
     no_sampling = [n for n in all_names if signal_info(n).family in NO_SAMPLING_FAMILIES]
 
     # ---- select the best no-sampling signal on TRAIN (probes: CV AUROC; others: train AUROC)
