@@ -158,3 +158,23 @@ def test_middle_layers_merge_and_resolve():
     assert plan_captures((mid,), 30) == {("attn_logdiag", 15): {"answer"}}
     with pytest.raises(NescioError, match="'all' or 'middle'"):
         CaptureSpec("attn_logdiag", "first", ("answer",))
+
+
+def test_a_guard_can_use_an_attention_signal(tiny, tmp_path):
+    """The guard asks generation for the attention capture, fits, decides, and reloads with the same config."""
+    from nescio.policy.guard import Guard
+    from nescio.types import Outcome
+
+    qs = [Question(f"q{i}", f"Question {i}: what is item {i * 7 % 11} of list {i % 5}?", ("x",)) for i in range(40)]
+    guard = Guard(alpha=0.4, delta=0.2, signals=("sequence_nll", "attention_score_answer"), use_precheck=False)
+    config = guard.generation_config(model=tiny)
+    assert config.capture == (CaptureSpec("attn_logdiag", "middle", ("answer",)),)
+    gens = generate(tiny, qs, config, progress=False)
+    score = compute_signals(gens, ["attention_score_answer"]).values["attention_score_answer"]
+    outcomes = [Outcome.HALLUCINATED if s > np.median(score) else Outcome.CORRECT for s in score]
+    guard.fit(gens[:20], outcomes[:20], gens[20:], outcomes[20:], model_id=tiny.model_id, model_spec=tiny.spec)
+    d = guard.decide(gens)
+    assert d.signal_names == ("sequence_nll", "attention_score_answer") and np.isfinite(d.signals).all()
+    guard.save(tmp_path / "g")
+    again = Guard.load(tmp_path / "g", model_id=tiny.model_id)
+    assert again.generation_config_ == guard.generation_config_ and again.decide(gens) == d
