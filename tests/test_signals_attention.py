@@ -158,6 +158,9 @@ def test_middle_layers_merge_and_resolve():
     assert plan_captures((mid,), 30) == {("attn_logdiag", 15): {"answer"}}
     with pytest.raises(NescioError, match="'all' or 'middle'"):
         CaptureSpec("attn_logdiag", "first", ("answer",))
+    from nescio.cli.models import _parse_capture
+
+    assert _parse_capture("attn_logdiag:middle:answer") == mid
 
 
 def test_a_guard_can_use_an_attention_signal(tiny, tmp_path):

@@ -11,17 +11,18 @@ from nescio.models.embedded import DEFAULT_MODEL
 
 
 def _parse_capture(text: str):
-    """``site:layers:positions``, e.g. ``resid:all:last_prompt,answer_mean`` or ``mlp_act:3,7:answer``."""
-    from nescio.types import CaptureSpec, NescioError
+    """``site:layers:positions``, e.g. ``resid:all:last_prompt,answer_mean``, ``mlp_act:3,7:answer``
+    or ``attn_logdiag:middle:answer``."""
+    from nescio.types import LAYER_WORDS, CaptureSpec, NescioError
 
     parts = text.split(":")
     if len(parts) not in (2, 3):
         raise NescioError(f"bad --capture {text!r}; accepted: SITE:LAYERS[:POSITIONS], e.g. resid:all:last_prompt")
     site, layers = parts[0], parts[1]
     try:
-        layer_spec = "all" if layers == "all" else tuple(int(x) for x in layers.split(","))
+        layer_spec = layers if layers in LAYER_WORDS else tuple(int(x) for x in layers.split(","))
     except ValueError:
-        raise NescioError(f"bad layers {layers!r} in --capture; accepted: all or comma-separated ints") from None
+        raise NescioError(f"bad layers {layers!r} in --capture; accepted: all, middle or comma-separated ints") from None
     positions = tuple(parts[2].split(",")) if len(parts) == 3 else ("last_prompt",)
     return CaptureSpec(site, layer_spec, positions)
 
