@@ -22,7 +22,7 @@ def _parse_capture(text: str):
     try:
         layer_spec = layers if layers in LAYER_WORDS else tuple(int(x) for x in layers.split(","))
     except ValueError:
-        raise NescioError(f"bad layers {layers!r} in --capture; accepted: all, middle or comma-separated ints") from None
+        raise NescioError(f"bad layers {layers!r} in --capture; accepted: all, middle, or ints like 3,7") from None
     positions = tuple(parts[2].split(",")) if len(parts) == 3 else ("last_prompt",)
     return CaptureSpec(site, layer_spec, positions)
 
