@@ -181,3 +181,26 @@ def test_a_guard_can_use_an_attention_signal(tiny, tmp_path):
     guard.save(tmp_path / "g")
     again = Guard.load(tmp_path / "g", model_id=tiny.model_id)
     assert again.generation_config_ == guard.generation_config_ and again.decide(gens) == d
+
+
+def _lm_polygraph_attention_score(attention_weights: np.ndarray, layer: int) -> float:
+    """LM-Polygraph's AttentionScore.__call__ for one sequence, gen_only=False (transcribed as the reference):
+    ``attention_weights`` [layers, heads, T, T] of one forward over prompt + generated tokens."""
+    layer_attention = attention_weights[layer]
+    ue = 0.0
+    for head in range(layer_attention.shape[0]):
+        ue += np.sum(np.log(np.diag(layer_attention[head]) + 1e-12))
+    return -ue / layer_attention.shape[0]
+
+
+def test_attention_score_is_lm_polygraphs_on_the_tokens_the_model_read(tiny):
+    gens = generate(tiny, QUESTIONS, _cfg(**capture_needs(["attention_score"])), progress=False)
+    values = compute_signals(gens, ["attention_score"]).values["attention_score"]
+    for g, p, v in zip(gens, encode_questions(tiny, QUESTIONS), values):
+        n_fed = g.activations["attn_logdiag/1/answer"].shape[0]
+        eager = copy.deepcopy(tiny.model)
+        eager.config._attn_implementation = "eager"
+        with torch.no_grad():
+            att = eager(input_ids=torch.tensor([list(p.ids) + list(g.token_ids[:n_fed])]), output_attentions=True)
+        weights = torch.cat(att.attentions).float().numpy()  # [layers, heads, T, T], as LM-Polygraph stacks them
+        assert v == pytest.approx(_lm_polygraph_attention_score(weights, tiny.n_layers // 2), rel=1e-5)
