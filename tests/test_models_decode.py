@@ -13,6 +13,7 @@ from nescio.models import (
     prefill,
     sample_completions,
 )
+from nescio.models.decode import _shared_prefix
 from nescio.models.sampling import nucleus_sample, seed_for
 from nescio.types import GenerationConfig, NescioError, Question
 
@@ -205,3 +206,60 @@ def test_join_refuses_what_it_cannot_join(tiny):
     gp = encode_questions(gemma, QS[:1])
     with pytest.raises(NescioError, match="sliding-window"):
         join_states(gemma, prefill(gemma, gp, max_new_tokens=3), prefill(gemma, gp, max_new_tokens=3))
+
+
+
+def _plain_logprobs(lm, prompt_ids, ids):
+    """Log-probs of ``ids`` after ``prompt_ids`` from one plain unbatched forward (no cache, no padding)."""
+    x = torch.tensor([list(prompt_ids) + list(ids)])
+    with torch.no_grad():
+        logp = torch.log_softmax(lm.model(input_ids=x).logits[0].float(), dim=-1)
+    S = len(prompt_ids)
+    return logp[S - 1:S - 1 + len(ids)].gather(1, torch.tensor(ids)[:, None])[:, 0].tolist()
+
+
+LONG_QS = [
+    Question("long", "Who wrote the very long and winding novel called War and Peace, and in which year?"),
+    Question("short", "Hi?"),
+    Question("mid", "What is the capital of France?"),
+]
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_shared_prefix_logprobs_equal_an_unbatched_forward_past_the_sliding_window(arch):
+    """Shared prefix + left padding + prompts longer than the sliding window (64 in the tiny Gemma 3):
+    every generated token's log-prob equals that of one plain unbatched forward over prompt + answer.
+    The tiny Llama (no sliding window) is the control."""
+    from nescio.models.tiny import tiny_model
+
+    lm = tiny_model(arch, seed=0)
+    prompts = encode_questions(lm, LONG_QS)
+    lengths = [len(p.ids) for p in prompts]
+    assert max(lengths) > 64 and len(set(lengths)) == 3  # past the window, and padded
+    cfg = GenerationConfig(max_new_tokens=12, n_samples=2, temperature=1.0, seed=1, top_k=3)
+    gens = generate(lm, LONG_QS, cfg, progress=False)
+    assert _shared_prefix([p.ids for p in prompts]) > 0  # the shortcut is on
+    for g, p in zip(gens, prompts):
+        for ids, lps in [(g.token_ids, g.token_logprobs)] + [(s.token_ids, s.token_logprobs) for s in g.samples]:
+            assert ids
+            assert list(lps) == pytest.approx(_plain_logprobs(lm, p.ids, ids), abs=1e-4)
+
+
+@pytest.mark.parametrize("prefix_len,suffix_lens,max_new", [(20, (50, 8, 30), 10), (40, (3, 12, 1), 20), (20, (10, 3), 6)])
+def test_shared_prefix_shorter_than_the_window_is_exact_too(prefix_len, suffix_lens, max_new):
+    """A prefix inside the window whose rows leave it (in the prompt, or only while decoding), and one that never does."""
+    from nescio.models.decode import decode
+    from nescio.models.tiny import tiny_model
+    from nescio.models.tokens import Prompt
+
+    lm = tiny_model("gemma3", seed=1)
+    gen = torch.Generator().manual_seed(0)
+    draw = lambda n: tuple(torch.randint(40, 120, (n,), generator=gen).tolist())  # noqa: E731
+    prefix = draw(prefix_len)
+    prompts = [Prompt("", prefix + draw(n)) for n in suffix_lens]
+    assert _shared_prefix([p.ids for p in prompts]) >= prefix_len
+    rows, _ = decode(lm, prompts, max_new_tokens=max_new, stop_newline=False)
+    for row, p in zip(rows, prompts):
+        ids = list(row.token_ids) + ([row.stop_token_id] if row.stop_token_id is not None else [])
+        lps = list(row.token_logprobs) + ([row.stop_logprob] if row.stop_logprob is not None else [])
+        assert lps == pytest.approx(_plain_logprobs(lm, p.ids, ids), abs=1e-4)

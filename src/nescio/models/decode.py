@@ -14,7 +14,9 @@ entropy and top-k alternatives of every step) and ``n_samples`` sampled rows. ::
 
 ``prefill`` runs the prompt prefix all prompts share once (chat template + system prompt,
 or few-shot examples) and copies its KV cache to every row, then one forward over the
-left-padded suffixes (attention mask and position ids make padding invisible).
+left-padded suffixes (attention mask and position ids make padding invisible). For
+sliding-window models whose padded rows can reach past the window, the padding goes in front
+of the prefix instead (``_front_padded``), since their window counts cache slots.
 ``decode_step`` feeds the tokens chosen by the previous step (one forward), chooses one
 token per unfinished row, and drops finished rows from the KV cache. Sampled row *j* of
 prompt *i* draws its uniforms from ``torch.Generator().manual_seed(seeds[i][j])``, so a
@@ -159,6 +161,32 @@ def _shared_prefix(ids: list[tuple[int, ...]]) -> int:
     return p if p >= SHARED_PREFIX_MIN_TOKENS else 0
 
 
+def _sliding_window(cache) -> int | None:
+    """The smallest sliding window among the cache's layers; None when every layer is full."""
+    return min((l.sliding_window for l in getattr(cache, "layers", ()) if getattr(l, "is_sliding", False)), default=None)
+
+
+def _front_padded(cache, prefix_cache, pads: list[int]) -> None:
+    """Fill the empty ``cache`` with the shared prefix's keys/values laid out for row i as
+    ``pads[i]`` masked zeros followed by the prefix's first ``P - pads[i]`` tokens.
+
+    Sliding-window masks and caches count positions in cache slots, not position ids, so
+    padding between the prefix and a suffix narrows the row's window by its pad count. With
+    the padding in front, as in a plain left-padded batch, slot and position differ by a
+    constant per row and the window is exact; the prefix tokens pushed out of the cache are
+    fed again by the batch forward (same tokens, same positions). ``prefix_cache`` must hold
+    every prefix token (full layers), since a sliding layer keeps only the last window - 1."""
+    import torch
+
+    def shifted(x):  # [1, H, P, D] -> [B, H, P, D]
+        P = x.shape[2]
+        return torch.cat([torch.cat([x.new_zeros(1, x.shape[1], min(k, P), x.shape[3]), x[:, :, :P - min(k, P)]], 2)
+                          for k in pads])
+
+    for i, layer in enumerate(prefix_cache.layers):
+        cache.update(shifted(layer.keys), shifted(layer.values), i)
+
+
 def prefill(
     lm: LoadedModel,
     prompts: Sequence[Prompt],
@@ -199,23 +227,37 @@ def prefill(
     P = _shared_prefix(ids) if B > 1 and not positions.intersection(PROMPT_POOLED) else 0
     with torch.inference_mode():
         cache = DynamicCache(config=model.config)
+        S = max(len(x) for x in ids) - P
+        pads = [S - (len(x) - P) for x in ids]
+        window = _sliding_window(cache)
+        # pads after the prefix shift a padded row's sliding window (it is kept by cache index):
+        # past the window, such rows take the padding in front of the prefix instead (see _front_padded)
+        front = bool(P) and window is not None and max(pads) > 0 and P + S + max_new_tokens > window
         if P:
+            prefix_cache = DynamicCache() if front else cache  # full layers: a sliding layer keeps too little
             model(
                 input_ids=torch.tensor([ids[0][:P]], device=dev),
                 position_ids=torch.arange(P, device=dev)[None],
-                past_key_values=cache,
+                past_key_values=prefix_cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
-            cache.batch_repeat_interleave(B)
-        suffixes = [list(row[P:]) for row in ids]
-        S = max(len(x) for x in suffixes)
+            if front:
+                _front_padded(cache, prefix_cache, pads)
+            else:
+                cache.batch_repeat_interleave(B)
         pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
-        pads = [S - len(x) for x in suffixes]
-        input_ids = torch.tensor([[pad_id] * p + x for p, x in zip(pads, suffixes)], device=dev)  # [B, S]
-        suffix_mask = torch.tensor([[0] * p + [1] * len(x) for p, x in zip(pads, suffixes)], device=dev)  # [B, S]
-        attn = torch.cat([torch.ones(B, P, dtype=suffix_mask.dtype, device=dev), suffix_mask], dim=1)  # [B, P+S]
-        position_ids = (P + suffix_mask.cumsum(-1) - 1).clamp_min(0)  # [B, S]
+        if front:  # row i: [pad] * pads[i] + prompt; the cache holds its first P tokens, the forward the rest
+            full_mask = torch.tensor([[0] * p + [1] * len(x) for p, x in zip(pads, ids)], device=dev)  # [B, P+S]
+            input_ids = torch.tensor([([pad_id] * p + list(x))[P:] for p, x in zip(pads, ids)], device=dev)
+            suffix_mask, attn = full_mask[:, P:], full_mask
+            position_ids = (full_mask.cumsum(-1) - 1).clamp_min(0)[:, P:]
+        else:  # row i: prefix + [pad] * pads[i] + suffix
+            suffixes = [list(row[P:]) for row in ids]
+            input_ids = torch.tensor([[pad_id] * p + x for p, x in zip(pads, suffixes)], device=dev)  # [B, S]
+            suffix_mask = torch.tensor([[0] * p + [1] * len(x) for p, x in zip(pads, suffixes)], device=dev)  # [B, S]
+            attn = torch.cat([torch.ones(B, P, dtype=suffix_mask.dtype, device=dev), suffix_mask], dim=1)  # [B, P+S]
+            position_ids = (P + suffix_mask.cumsum(-1) - 1).clamp_min(0)  # [B, S]
         if capture is not None:
             use_entity = "entity_last" in positions  # (then P == 0: the whole prompt is in the batch)
             ent = [pad + p.entity_token if use_entity and p.entity_token is not None else S - 1 for p, pad in zip(prompts, pads)]
