@@ -84,6 +84,9 @@ def register(app: typer.Typer) -> None:
         limit: Optional[int] = typer.Option(None, help="At most N questions per split (train, calibration, evaluation)."),
         hedge_alpha: float = typer.Option(0.3, help="Risk level whose threshold is the hedge floor; 0 disables hedging."),
         no_precheck: bool = typer.Option(False, "--no-precheck", help="Disable the knowability pre-check."),
+        precheck_bench: Optional[str] = typer.Option(
+            None, help="Fit the knowability pre-check on these sets' train/calibration splits (comma-separated, "
+                       "e.g. wide,builtin; prefill passes only) instead of --train-bench's."),
         detector: str = typer.Option("logistic", help="Detector combiner: logistic or boosting."),
         calibrator: str = typer.Option("isotonic",
                                        help="Score → P(correct): isotonic, platt, isotonic-smooth or venn-abers."),
@@ -102,7 +105,7 @@ def register(app: typer.Typer) -> None:
             model, bench, out, train_bench=train_bench, alpha=alpha, delta=delta, signals=names, compare=compare,
             limit=limit, hedge_alpha=hedge_alpha if hedge_alpha > 0 else None, precheck=not no_precheck,
             detector=detector, calibrator=calibrator, console=Console(stderr=True),
-            rag=rag_settings(rag, rag_k, "closed_book"), prompt=prompt,
+            rag=rag_settings(rag, rag_k, "closed_book"), prompt=prompt, precheck_bench=precheck_bench,
         )
         _summary(results, out)
 

@@ -337,7 +337,7 @@ class EvalResult(_Record):
     """One model's evaluation (``results.json``); ``compare`` holds a second model's, ``records``
     its :class:`DecisionRecord` rows (kept in ``decisions.jsonl``, not in ``results.json``)."""
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("training", "prompt", "at_tightest_level", "compare")
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("training", "prompt", "at_tightest_level", "compare", "precheck_bench")
     schema: str = RESULTS_SCHEMA
     model: str
     model_id: str
@@ -361,6 +361,7 @@ class EvalResult(_Record):
     at_tightest_level: Optional[TightestLevel] = None
     bench: str
     train_bench: str
+    precheck_bench: Optional[str] = None
     compare: Optional[dict[str, EvalResult]] = None
     records: tuple[DecisionRecord, ...] = field(default=(), compare=False, repr=False, metadata={"json": False})
 

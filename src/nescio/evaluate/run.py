@@ -86,6 +86,26 @@ def question_sets(
     return _limit(train, limit), _limit(cal, limit), _limit(_limit(test, limit), eval_limit)
 
 
+def precheck_sets(specs: str, evaluation: list[Question], limit: int | None = None) -> tuple[list, list]:
+    """(train, calibration) questions for fitting the pre-check alone: the comma-separated
+    sets ``specs`` (their split fields, else a 60/40 hash split), without any question of
+    ``evaluation`` (matched on the text)."""
+    from nescio.data import load_questions
+
+    seen = {q.text.strip().lower() for q in evaluation}
+    train, cal = [], []
+    for spec in (s.strip() for s in specs.split(",") if s.strip()):
+        parts = _split(list(load_questions(spec)), {"train": 0.6, "calibration": 0.4})
+        train += [q for q in parts["train"] if q.text.strip().lower() not in seen]
+        cal += [q for q in parts["calibration"] if q.text.strip().lower() not in seen]
+    if len(train) < 10 or len(cal) < 10:
+        raise NescioError(f"--precheck-bench {specs!r} gives too few questions (train {len(train)}, "
+                          f"calibration {len(cal)}); need ≥ 10 each")
+    if len({q.answerable for q in train}) < 2:
+        raise NescioError(f"--precheck-bench {specs!r}: its training questions need answerable and unanswerable ones")
+    return _limit(train, limit), _limit(cal, limit)
+
+
 # ------------------------------------------------------------------ generation
 def _slug(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(spec).name if ("/" in spec or spec.endswith(".gguf")) else spec)[:80]
@@ -141,7 +161,8 @@ def _share(mask: np.ndarray, of: np.ndarray) -> float | None:
 
 def _evaluate_one(
     spec, train: list, cal: list, test: list, out: Path, guard_params: dict, *, bench: str, train_bench: str,
-    progress: bool, console, generations_dir: Path | None = None,
+    progress: bool, console, generations_dir: Path | None = None, precheck: tuple[list, list] | None = None,
+    precheck_bench: str | None = None,
 ) -> EvalResult:
     from nescio.evaluate import metrics
     from nescio.models import load_model
@@ -161,6 +182,15 @@ def _evaluate_one(
     timing["generation_s"] = time.perf_counter() - t
     timing["generation_s_per_question"] = timing["generation_s"] / max(len(everything), 1)
     by_id = {g.question.id: g for g in gens}
+    pre_fit = {}
+    if precheck is not None and guard.use_precheck:  # prefill-only passes: the pre-check needs no answers
+        pre_gens = generate_stored(lm, list({q.id: q for q in [*precheck[0], *precheck[1]]}.values()),
+                                   guard.precheck_fit_config(model=lm), gen_dir / f"precheck-{_slug(precheck_bench)}",
+                                   progress=progress)
+        pre_by_id = {g.question.id: g for g in pre_gens}
+        pre_fit = {"precheck_train": [pre_by_id[q.id] for q in precheck[0]],
+                   "precheck_calibration": [pre_by_id[q.id] for q in precheck[1]]}
+        timing["generation_s"] = time.perf_counter() - t
     t = time.perf_counter()
     outcome_of = dict(zip(by_id, grade_outcomes(list(by_id.values()))))
     timing["grading_s"] = time.perf_counter() - t
@@ -173,7 +203,7 @@ def _evaluate_one(
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        guard.fit(tr_g, arr(tr_g), ca_g, arr(ca_g), model_id=lm.model_id, model_spec=lm.spec)
+        guard.fit(tr_g, arr(tr_g), ca_g, arr(ca_g), model_id=lm.model_id, model_spec=lm.spec, **pre_fit)
     guard.save(model_dir / "guard")
     timing["fit_s"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -260,6 +290,7 @@ def _evaluate_one(
         at_tightest_level=at_tightest,
         bench=bench,
         train_bench=train_bench,
+        precheck_bench=precheck_bench if pre_fit else None,
         records=records,
     )
 
@@ -291,6 +322,7 @@ def evaluate(
     generations_dir: str | Path | None = None,
     rag=None,
     prompt: str = "default",
+    precheck_bench: str | None = None,
 ) -> EvalResult:
     """Run the whole evaluation; returns the :class:`~nescio.evaluate.result.EvalResult` also
     written to ``out/results.json`` (its decision rows to ``out/<model>/decisions.jsonl``).
@@ -303,6 +335,9 @@ def evaluate(
     (``results.json``: ``"compare": {MODEL: ...}``) and drawn side by side in the report. ``generations_dir``
     shares resumable generation stores between runs (default: inside ``out``). ``prompt``
     names the prompt both models get (``default`` or ``honest``, the prompting baseline).
+    ``precheck_bench`` (comma-separated question sets) fits and certifies the knowability
+    pre-check on those sets' train / calibration splits (prefill-only passes) instead of
+    ``train_bench``'s; the detector still fits on ``train_bench``.
     ``calibrator`` is the guard's calibration method (:data:`nescio.policy.calibrate.CALIBRATION_METHODS`).
     """
     from nescio.evaluate.report import write_report
@@ -318,6 +353,7 @@ def evaluate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     train, cal, test = question_sets(bench, train_bench, limit, eval_limit)
+    pre_sets = precheck_sets(precheck_bench, test, limit) if precheck_bench and precheck else None
     if rag is not None:
         from nescio.rag.signals import CHEAP_RAG_SIGNALS
 
@@ -337,7 +373,8 @@ def evaluate(
             console.print(f"[bold]{getattr(spec, 'spec', spec)}[/]: train {len(train)}, calibration {len(cal)}, evaluation {len(test)} questions")
         res = _evaluate_one(spec, train, cal, test, out, guard_params, bench=bench,
                             train_bench=train_bench or f"{bench} (train/calibration splits)", progress=progress,
-                            console=console, generations_dir=generations_dir)
+                            console=console, generations_dir=generations_dir, precheck=pre_sets,
+                            precheck_bench=precheck_bench)
         runs.append(res)
         write_decisions(res.records, out / _run_dir_name(res.model, res.prompt or "default") / "decisions.jsonl")
     first = runs[0]

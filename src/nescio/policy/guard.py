@@ -186,13 +186,30 @@ class Guard(Params):
         ca = [by_id[q.id] for q in calibration]
         return guard.fit(tr, grade_outcomes(tr), ca, grade_outcomes(ca), model_id=lm.model_id, model_spec=lm.spec)
 
+    def precheck_fit_config(self, model=None) -> GenerationConfig | None:
+        """The prefill-only config (one forward pass over the prompt, no answer) whose passes
+        :meth:`fit` accepts as ``precheck_train`` / ``precheck_calibration``; None when the
+        pre-check is off."""
+        _, pre = self._parts()
+        if pre is None:
+            return None
+        n_layers = _n_layers(model) if model is not None else None
+        return GenerationConfig(max_new_tokens=1, capture=pre.capture_needs(n_layers=n_layers, fitting=True)["capture"])
+
     def fit(self, train_generations: Sequence[Generation], train_outcomes: Sequence[Outcome],
             calibration_generations: Sequence[Generation], calibration_outcomes: Sequence[Outcome], *,
-            model_id: str | None = None, model_spec: str | None = None) -> Guard:
+            model_id: str | None = None, model_spec: str | None = None,
+            precheck_train: Sequence[Generation] | None = None,
+            precheck_calibration: Sequence[Generation] | None = None) -> Guard:
         """Fit on generations and their graded :class:`Outcome` s; returns self.
 
         ``model_id`` / ``model_spec`` record which model made the generations
-        (:meth:`load` refuses another model id)."""
+        (:meth:`load` refuses another model id). ``precheck_train`` / ``precheck_calibration``:
+        fit and certify the pre-check on these instead (e.g. a larger, more varied question set;
+        prefill-only passes made with :meth:`precheck_fit_config` suffice: its label is the
+        questions' ``answerable`` field, no answer or grade is needed)."""
+        if (precheck_train is None) != (precheck_calibration is None):
+            raise NescioError("give both precheck_train= and precheck_calibration= generations, or neither")
         ss, pre = self._parts()
         train, cal = list(train_generations), list(calibration_generations)
         ot = as_outcomes(train_outcomes, len(train), "train")
@@ -205,7 +222,12 @@ class Guard(Params):
         det = Detector(ss.signals, kind=self.detector, calibration=self.calibrator, random_state=self.random_state)
         det.fit(X_train[mt], ot[mt] == Outcome.CORRECT)
         # 2. pre-check: blocked answerable questions certified ≤ precheck_alpha
-        if pre is not None:
+        if pre is not None and precheck_train is not None:
+            pre_train, pre_cal = list(precheck_train), list(precheck_calibration)
+            if not pre_train or not pre_cal:
+                raise NescioError("precheck_train and precheck_calibration must not be empty")
+            pre.fit(pre_train, None, pre_cal)
+        elif pre is not None:
             pre.fit(train, ot, cal)
         # 3. calibrator and risk thresholds on calibration
         return self._fit_calibration(ss, det, pre, cal, oc, n_train=len(train))

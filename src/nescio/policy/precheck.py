@@ -39,22 +39,32 @@ class PrecheckResult:
 
 class PreCheck(Params):
     """Parameters: ``alpha`` (allowed share of answerable questions among those blocked),
-    ``delta``, ``signal`` (a fitted registry signal), ``random_state``.
+    ``delta``, ``signal`` (a fitted registry signal), ``random_state``, ``layers`` (the
+    layers the probe's search covers; None: the signal set's default subset of the captured
+    layers, :func:`~nescio.policy.signalset.probe_layer_subset`).
     Learned: ``signals_`` (a fitted one-signal :class:`SignalSet`), ``threshold_`` (``inf``
     when nothing could be certified: the pre-check then never fires), ``risk_``."""
 
-    def __init__(self, alpha: float = 0.05, delta: float = 0.1, signal: str = PRECHECK_SIGNAL, random_state: int = 0):
+    def __init__(self, alpha: float = 0.05, delta: float = 0.1, signal: str = PRECHECK_SIGNAL, random_state: int = 0,
+                 layers: Sequence[int] | None = None):
         self.alpha = alpha
         self.delta = delta
         self.signal = signal
         self.random_state = random_state
+        self.layers = layers
 
     def _signal_set(self) -> SignalSet:
         from nescio.signals import signal_info
 
         if not signal_info(self.signal).fitted:
             raise NescioError(f"pre-check signal {self.signal!r} is not a fitted signal")
-        return SignalSet((self.signal,), random_state=self.random_state)
+        args = None
+        if self.layers is not None:
+            layers = tuple(int(x) for x in self.layers)
+            if not layers:
+                raise NescioError("pre-check layers is empty; name at least one layer or pass None")
+            args = {self.signal: {"layers": layers}}
+        return SignalSet((self.signal,), estimator_args=args, random_state=self.random_state)
 
     def capture_needs(self, *, n_layers: int | None = None, fitting: bool = False) -> dict:
         ss = self.signals_ if hasattr(self, "signals_") else self._signal_set()
