@@ -11,7 +11,16 @@ the blocked calibration questions are answerable) is fitted in several training 
 - ``wide``: the 5,106-question ``wide`` benchmark's train / calibration (template families held out);
 - ``wide+builtin``: both;
 - ``wide+builtin/all-layers``: both, the probe's layer searched over every layer instead of the
-  guard's 6 (``PreCheck(layers=...)``).
+  guard's 6 (``PreCheck(layers=...)``);
+- ``wide+builtin+user``: both plus a "user set" (answerable TriviaQA / NQ-open questions outside
+  the evaluated samples, 60 / 40 into train / calibration); ``wide+builtin+user/fpr``: the same
+  probe, its threshold instead certified on the user set's answerable calibration questions
+  (share blocked ≤ α, one-sided Clopper–Pearson at δ: a wrongful-block guarantee).
+
+With ``--per-layer``, the wide+builtin pre-check forced to each layer in turn (a diagnostic).
+Per variant the results also hold an *oracle* (the lowest threshold blocking ≤ 5% of the
+raw-correct answers, chosen on the evaluation sets themselves: the best this probe could do)
+and the whole trade-off curve.
 
 Each is measured, never trained, on the four ../shared unanswerable sets (NEC, SelfAware,
 FalseQA, ForecastBench: fire rate; their answerable halves: over-refusal), on TriviaQA and
@@ -58,7 +67,12 @@ VARIANTS = {  # name → (train specs, calibration specs, layers searched: None 
     "wide": (["wide:train"], ["wide:calibration"], None),
     "wide+builtin": (["wide:train", "builtin:train"], ["wide:calibration", "builtin:calibration"], None),
     "wide+builtin/all-layers": (["wide:train", "builtin:train"], ["wide:calibration", "builtin:calibration"], "all"),
+    "wide+builtin+user": (["wide:train", "builtin:train", "user:train"],
+                          ["wide:calibration", "builtin:calibration", "user:calibration"], None),
 }
+"""``user``: the "any user set" of the issue, played by TriviaQA and NQ-open questions *outside*
+the evaluated samples (answerable only, no answers or grades needed: a user's own questions
+the model is expected to answer), 60 / 40 into train / calibration."""
 TARGET_BLOCK_CORRECT = 0.05
 TARGET_FIRE = 0.80
 
@@ -103,6 +117,11 @@ def question_sets(args) -> dict[str, list]:
             continue
         pool = [q for q in load_questions(f"{name}:{path}") if q.answerable]
         sets[name] = _sample(pool, min(args.n_factual, args.limit or args.n_factual), args.seed)
+        taken = {q.id for q in sets[name]}
+        rest = _sample([q for q in pool if q.id not in taken], min(args.n_user, args.limit or args.n_user), args.seed + 1)
+        cut = int(round(0.6 * len(rest)))
+        sets.setdefault("user:train", []).extend(rest[:cut])
+        sets.setdefault("user:calibration", []).extend(rest[cut:])
     return sets
 
 
@@ -186,29 +205,43 @@ def targets(fig: dict) -> dict:
 
 
 def oracle(scores: dict[str, np.ndarray], data: dict) -> dict:
-    """The best threshold chosen on the shared sets themselves (not a deployable choice): the
-    lowest grid threshold that blocks ≤ 5% of the raw-correct answers of TriviaQA and NQ-open,
-    and whether any threshold meets every target."""
+    """The best threshold chosen on the evaluation sets themselves (not a deployable choice):
+    the lowest threshold (on the scores themselves, not the grid) that blocks ≤ 5% of the
+    raw-correct answers of TriviaQA and of NQ-open; the fire rates there show how far the
+    certified threshold is from what this probe could do at best."""
+    need = []
+    for name in FACTUAL:
+        if name not in scores:
+            continue
+        c = np.sort(np.nan_to_num(scores[name][data["correct"][name]], nan=-np.inf))[::-1]
+        k = int(np.floor(TARGET_BLOCK_CORRECT * c.size))  # blocks allowed
+        if c.size > k:
+            need.append(np.nextafter(c[k], np.inf))  # just above the (k+1)-th highest correct score
+    if not need:
+        return {"threshold": None, "note": "no raw-correct answers to protect"}
+    th = float(max(need))
+    fig = figures(scores, th, data)
+    return {"threshold": th, "figures": {k: v for k, v in fig.items() if k.endswith("/unanswerable") or k in FACTUAL},
+            "targets": targets(fig),
+            "note": "lowest threshold with blocked raw-correct ≤ 5% on both TriviaQA and NQ-open, chosen on the "
+                    "evaluation sets themselves: an upper bound on what this probe can do, not a certified choice"}
+
+
+def fpr_threshold(scores: np.ndarray, alpha: float, delta: float) -> float:
+    """The lowest grid threshold at which the share of these (answerable) questions it would
+    block is certified ≤ ``alpha`` (one-sided Clopper–Pearson at ``delta``, fixed-sequence from
+    the strictest): a wrongful-block-rate guarantee, where the pre-check's own certification
+    bounds the share of answerable questions among those blocked."""
     from nescio.policy.risk import DEFAULT_GRID
 
-    best, any_all = None, None
-    for th in DEFAULT_GRID[::-1]:  # lowest (fires most) first
-        fig = figures(scores, th, data)
-        tg = targets(fig)
-        block_ok = all(v["met"] for k, v in tg.items() if k.endswith("le_0.05"))
-        if block_ok and best is None:
-            best = (float(th), fig, tg)
-        if tg["all_met"] and any_all is None:
-            any_all = float(th)
-        if best is not None and any_all is not None:
+    s = scores[np.isfinite(scores)]
+    best = float("inf")
+    for th in DEFAULT_GRID:  # strictest first
+        ub = clopper_pearson_upper(int((s >= th).sum()), s.size, delta)
+        if ub is None or ub > alpha:
             break
-    if best is None:
-        return {"threshold": None, "note": "no threshold keeps blocked raw-correct ≤ 5% on both sets"}
-    th, fig, tg = best
-    return {"threshold": th, "figures": {k: v for k, v in fig.items() if k.endswith("/unanswerable") or k in FACTUAL},
-            "targets": tg, "any_threshold_meets_all_targets": any_all,
-            "note": "lowest threshold on the 401-point grid with blocked raw-correct ≤ 5% on TriviaQA and NQ-open, "
-                    "chosen on the evaluation sets themselves: an upper bound on what this probe can do, not a certified choice"}
+        best = float(th)
+    return best
 
 
 def fit_variant(name: str, gens: dict[str, list], args, n_layers: int):
@@ -243,11 +276,27 @@ def variant_result(name, pre, fit_s, n_train, n_cal, scores, fig, data) -> dict:
         "layer": probe.layer_, "C": probe.C_, "cv_auroc_train": probe.cv_auroc_,
         "cv_auroc_by_layer": probe.cv_auroc_by_layer_,
         "threshold": th if np.isfinite(th) else "inf", "certified": bool(np.isfinite(th)),
-        "calibration_blocked": int(pre.risk_.n_answered_[list(pre.risk_.grid_).index(th)]) if np.isfinite(th) else 0,
+        "calibration_blocked": int(pre.risk_.n_answered_[list(pre.risk_.grid_).index(th)]) if th in set(pre.risk_.grid_) else None,
         "auroc_shared_unanswerable_vs_trivia_nq": _auroc(unans, known),
         "auroc_shared_unanswerable_vs_raw_correct_trivia_nq": _auroc(unans, known_correct),
-        "figures": fig, "targets": targets(fig), "oracle": oracle(scores, data), "fit_s": fit_s,
+        "figures": fig, "targets": targets(fig), "oracle": oracle(scores, data), "curve": tradeoff(scores, data),
+        "fit_s": fit_s,
     }
+
+
+def tradeoff(scores: dict[str, np.ndarray], data: dict, n: int = 201) -> dict:
+    """The whole trade-off of one probe: for thresholds between 0 and 1 (and the score
+    quantiles above 0.99, where these probes saturate), the share of TriviaQA + NQ-open raw-correct
+    answers blocked (pooled) and each shared unanswerable set's fire rate."""
+    grid = np.unique(np.r_[np.linspace(0, 1, n), 1 - np.logspace(-6, -2, 40)])
+    correct = np.concatenate([scores[k][data["correct"][k]] for k in FACTUAL if k in scores])
+    out = {"threshold": grid.round(8).tolist(),
+           "blocked_raw_correct_pooled": [float((correct >= t).mean()) if correct.size else None for t in grid]}
+    for name in SHARED_UNANSWERABLE:
+        key = f"{name}/unanswerable"
+        if key in scores:
+            out[key] = [float((scores[key] >= t).mean()) for t in grid]
+    return out
 
 
 def per_layer(gens, data, args, n_layers: int) -> dict:
@@ -300,7 +349,8 @@ def plot(results: dict, path: Path) -> None:
              ("builtin:test", "fire_rate_unanswerable", "builtin:test\nunanswerable"),
              ("builtin:test", "wrongful_block_rate", "builtin:test\nanswerable")]
     cols = [c for c in cols if any(c[0] in results["variants"][v]["figures"] for v in variants)]
-    fig, ax = plt.subplots(figsize=(max(10, 1.1 * len(cols)), 4.8))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(max(10, 1.1 * len(cols)) + 6, 5.2),
+                                  gridspec_kw={"width_ratios": [max(10, 1.1 * len(cols)), 6]})
     w = 0.8 / len(variants)
     x = np.arange(len(cols))
     for i, v in enumerate(variants):
@@ -315,7 +365,26 @@ def plot(results: dict, path: Path) -> None:
     ax.set_ylabel("share")
     ax.set_title(f"Knowability pre-check by training set ({results['model']}); targets: fire ≥ 80% (green), block ≤ 5% (red)",
                  fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
+    # the trade-off: every threshold of each probe; the target is the top-left box
+    for i, v in enumerate(variants):
+        c = results["variants"][v].get("curve")
+        if not c:
+            continue
+        sets = [k for k in c if k.endswith("/unanswerable")]
+        worst = np.min([c[k] for k in sets], axis=0)
+        ax2.plot(c["blocked_raw_correct_pooled"], worst, color=f"C{i}", lw=1.2, label=v)
+        f = results["variants"][v]["figures"]
+        bx = [f[k]["blocked_raw_correct"] for k in FACTUAL if k in f]
+        nx = [f[k]["n_raw_correct"] for k in FACTUAL if k in f]
+        wy = min(f[k]["fire_rate"] for k in sets)
+        ax2.plot(sum(bx) / max(sum(nx), 1), wy, "o", color=f"C{i}", ms=6)
+    ax2.add_patch(plt.Rectangle((0, TARGET_FIRE), TARGET_BLOCK_CORRECT, 1 - TARGET_FIRE, color="green", alpha=0.2))
+    ax2.set_xlim(0, 1)
+    ax2.set_ylim(0, 1)
+    ax2.set_xlabel("TriviaQA + NQ-open raw-correct answers blocked (pooled)", fontsize=8)
+    ax2.set_ylabel("fire rate on the worst of the four unanswerable sets", fontsize=8)
+    ax2.set_title("every threshold (line), certified one (dot); target: green box", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -328,6 +397,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="cap every set and split (smoke runs)")
     ap.add_argument("--n-shared", type=int, default=500, help="questions per ../shared set and half (seeded sample)")
     ap.add_argument("--n-factual", type=int, default=700, help="TriviaQA / NQ-open questions generated greedily (seeded sample)")
+    ap.add_argument("--n-user", type=int, default=300,
+                    help="TriviaQA / NQ-open questions outside the evaluated samples used as the 'user set' (each)")
     ap.add_argument("--max-new-tokens", type=int, default=24, help="answer budget of the greedy pass (the guard's)")
     ap.add_argument("--precheck-alpha", type=float, default=0.05)
     ap.add_argument("--delta", type=float, default=0.1)
@@ -391,6 +462,22 @@ def main() -> None:
                         for k, v in tg.items() if k != "all_met"))
         write()
         plot(results, args.results.with_suffix(".png"))
+        if name == "wide+builtin+user":  # the same probe, its threshold certified on the user's answerable questions
+            cal_scores = pre.check(gens["user:calibration"]).scores
+            th = fpr_threshold(cal_scores, args.precheck_alpha, args.delta)
+            pre.threshold_ = th
+            scores, fig = measure(pre, gens, data)
+            r = variant_result(name, pre, fit_s, n_tr, n_ca, scores, fig, data)
+            r["threshold_rule"] = (f"lowest grid threshold blocking ≤ {args.precheck_alpha:g} of the user-set calibration "
+                                   f"questions ({len(cal_scores)}, all answerable), certified with a one-sided "
+                                   f"Clopper-Pearson bound at δ = {args.delta:g}")
+            r["calibration_blocked"] = int((cal_scores >= th).sum())
+            results["variants"][name + "/fpr"] = r
+            log(f"variant {name}/fpr: threshold {th}, " + ", ".join(
+                f"{k} {v['value'] if v['value'] is None else round(v['value'], 3)}{'' if v['met'] else ' MISSED'}"
+                for k, v in r["targets"].items() if k != "all_met"))
+            write()
+            plot(results, args.results.with_suffix(".png"))
     if args.per_layer:
         t = time.perf_counter()
         results["per_layer_wide+builtin"] = per_layer(gens, data, args, n_layers)
