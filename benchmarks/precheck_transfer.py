@@ -17,7 +17,8 @@ the blocked calibration questions are answerable) is fitted in several training 
   probe, its threshold instead certified on the user set's answerable calibration questions
   (share blocked ≤ α, one-sided Clopper–Pearson at δ: a wrongful-block guarantee).
 
-With ``--per-layer``, the wide+builtin pre-check forced to each layer in turn (a diagnostic).
+With ``--per-layer``, the wide+builtin pre-check forced to each layer in turn; with
+``--multilayer``, one probe on ten layers' residuals concatenated (diagnostics).
 Per variant the results also hold an *oracle* (the lowest threshold blocking ≤ 5% of the
 raw-correct answers, chosen on the evaluation sets themselves: the best this probe could do)
 and the whole trade-off curve.
@@ -331,6 +332,36 @@ def per_layer(gens, data, args, n_layers: int) -> dict:
     return out
 
 
+def multilayer(gens, data, args, variant: str, layers=tuple(range(6, 26, 2)), C: float = 0.001) -> dict:
+    """Diagnostic, not a PreCheck: one scaled logistic regression on the last-prompt residuals of
+    several layers concatenated, trained on ``variant``'s train sets, its threshold certified on
+    its calibration sets exactly as PreCheck does (Learn-then-Test, ≤ α answerable among blocked)."""
+    from nescio.policy.risk import RiskController
+    from nescio.signals.features import activation_tensor, fit_scaled_logistic, linear_probability
+
+    def feats(gs):
+        return activation_tensor(list(gs), "resid", list(layers), "last_prompt").reshape(len(gs), -1)
+
+    train_specs, cal_specs, _ = VARIANTS[variant]
+    train = [g for s in train_specs for g in gens[s]]
+    cal = [g for s in cal_specs for g in gens[s]]
+    t = time.perf_counter()
+    params = fit_scaled_logistic(feats(train), np.array([0 if g.question.answerable else 1 for g in train]),
+                                 C=C, random_state=args.seed)
+    s_cal = linear_probability(feats(cal), *params)
+    risk = RiskController(args.precheck_alpha, args.delta, n_starts=1).fit(
+        s_cal, np.array([g.question.answerable for g in cal]))
+    th = float(risk.threshold_)
+    scores = {n: linear_probability(feats(gens[n]), *params) for n in gens if not n.endswith((":train", ":calibration"))}
+    fig = figures(scores, th, data)
+    unans = np.concatenate([scores[f"{n}/unanswerable"] for n in SHARED_UNANSWERABLE if f"{n}/unanswerable" in scores])
+    known = np.concatenate([scores[n] for n in FACTUAL if n in scores])
+    return {"train": train_specs, "calibration": cal_specs, "layers": list(layers), "C": C,
+            "threshold": th if np.isfinite(th) else "inf", "certified": bool(np.isfinite(th)),
+            "auroc_shared_unanswerable_vs_trivia_nq": _auroc(unans, known), "figures": fig, "targets": targets(fig),
+            "oracle": oracle(scores, data), "curve": tradeoff(scores, data), "fit_s": time.perf_counter() - t}
+
+
 # ------------------------------------------------------------------ plot
 def plot(results: dict, path: Path) -> None:
     import matplotlib
@@ -382,6 +413,12 @@ def plot(results: dict, path: Path) -> None:
         nx = [f[k]["n_raw_correct"] for k in FACTUAL if k in f]
         wy = min(f[k]["fire_rate"] for k in sets)
         ax2.plot(sum(bx) / max(sum(nx), 1), wy, "o", color=f"C{i}", ms=6)
+    for i, (v, r) in enumerate((results.get("multilayer_diagnostic") or {}).items()):
+        c = r["curve"]
+        worst = np.min([c[k] for k in c if k.endswith("/unanswerable")], axis=0)
+        ax2.plot(c["blocked_raw_correct_pooled"], worst, color="k", ls=("--", ":")[i % 2], lw=1.2,
+                 label=f"diagnostic: {v}, 10 layers concatenated")
+    ax2.legend(fontsize=6, loc="lower right")
     ax2.add_patch(plt.Rectangle((0, TARGET_FIRE), TARGET_BLOCK_CORRECT, 1 - TARGET_FIRE, color="green", alpha=0.2))
     ax2.set_xlim(0, 1)
     ax2.set_ylim(0, 1)
@@ -408,6 +445,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--variant", action="append", choices=list(VARIANTS), help="default: all")
     ap.add_argument("--per-layer", action="store_true", help="also the wide+builtin pre-check forced to each layer")
+    ap.add_argument("--multilayer", action="store_true",
+                    help="also a diagnostic probe on layers 6, 8, …, 24 concatenated (not a PreCheck estimator)")
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--no-progress", dest="progress", action="store_false")
     args = ap.parse_args()
@@ -485,6 +524,14 @@ def main() -> None:
                 for k, v in r["targets"].items() if k != "all_met"))
             write()
             plot(results, args.results.with_suffix(".png"))
+    if args.multilayer:
+        results["multilayer_diagnostic"] = {}
+        for v in ("wide+builtin", "wide+builtin+user"):
+            r = results["multilayer_diagnostic"][v] = multilayer(gens, data, args, v)
+            log(f"multi-layer {v}: threshold {r['threshold']}, AUROC {r['auroc_shared_unanswerable_vs_trivia_nq']:.3f}, "
+                + ", ".join(f"{k} {v_['value']:.3f}{'' if v_['met'] else ' MISSED'}" for k, v_ in r["targets"].items()
+                            if k != "all_met" and v_["value"] is not None))
+            write()
     if args.per_layer:
         t = time.perf_counter()
         results["per_layer_wide+builtin"] = per_layer(gens, data, args, n_layers)
