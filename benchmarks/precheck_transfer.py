@@ -431,6 +431,13 @@ def plot(results: dict, path: Path) -> None:
 
 
 # ------------------------------------------------------------------ main
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="smollm2-135m-instruct")
@@ -461,7 +468,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     cmd = "OMP_NUM_THREADS=1 nice -n 15 python benchmarks/precheck_transfer.py " + " ".join(sys.argv[1:])
-    results = {"model": args.model, "command": cmd.strip(), "settings": {k: v for k, v in vars(args).items() if k != "results"} | {"results": str(args.results)},
+    results = {"model": args.model, "command": cmd.strip(), "settings": {k: v for k, v in vars(args).items() if k != "results"} | {"results": _rel(args.results)},
                "targets": {"blocks_raw_correct_le": TARGET_BLOCK_CORRECT, "fires_on_unanswerable_ge": TARGET_FIRE},
                "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
                            "note": "2 shared CPU cores, RL training running alongside; timings inflated"},
