@@ -93,7 +93,16 @@ def train(name: str, spec: str, args, questions) -> dict:
                             lora_layers=args.lora_layers, max_tokens=args.max_tokens, seed=args.seed,
                             save_steps=args.save_steps, prompt=args.prompt)
     print(f"[train] {name}: {spec}, {args.steps} steps x {args.prompts_per_step} questions x K={args.k}", flush=True)
-    return train_grpo(args.start_model, questions, out.directory, settings).to_dict()
+    # CPU seconds of this process (all its threads), summed over invocations: wall time alone
+    # says little when several runs share the cores
+    cpu_file = Path(args.runs) / f"{name}.cpu.json"
+    before = json.loads(cpu_file.read_text())["cpu_s"] if cpu_file.is_file() else 0.0
+    t0 = time.process_time()
+    try:
+        return train_grpo(args.start_model, questions, out.directory, settings).to_dict()
+    finally:
+        cpu_file.parent.mkdir(parents=True, exist_ok=True)
+        cpu_file.write_text(json.dumps({"cpu_s": round(before + time.process_time() - t0, 1)}))
 
 
 def evaluate(name: str, model_spec: str, sets: dict, args) -> list[dict]:
@@ -129,6 +138,11 @@ def evaluate(name: str, model_spec: str, sets: dict, args) -> list[dict]:
                 f.flush()
                 print(f"[eval] {name}: {min(i + 32, len(todo))}/{len(todo)}", flush=True)
     return [done[(s, q.id)] for s, qs in sets.items() for q in qs]
+
+
+def _cpu_s(args, name: str) -> float | None:
+    path = Path(args.runs) / f"{name}.cpu.json"
+    return json.loads(path.read_text())["cpu_s"] if path.is_file() else None
 
 
 def table(rows: list[dict]) -> dict:
@@ -239,12 +253,15 @@ def main() -> None:
     p.add_argument("--n-shared-each", type=int, default=5)
     p.add_argument("--rewards", nargs="*", default=list(REWARDS), choices=list(REWARDS))
     p.add_argument("--partial", action="store_true", help="only write results from what is finished")
+    p.add_argument("--skip-start", action="store_true", help="do not evaluate the start model in this invocation "
+                   "(when several invocations run the rewards side by side, one of them evaluates it)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 when other jobs share the cores)")
     p.add_argument("--results", default=str(ROOT / "benchmarks" / "results" / "train_rl.json"))
     args = p.parse_args()
 
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     t0 = time.time()
     sets = eval_sets(args)
     questions = train_questions(args.n_train_each, args.seed)
@@ -260,7 +277,7 @@ def main() -> None:
             rows[name] = evaluate(name, str(out.merged_dir), sets, args)
         elif out.is_finished():
             training[name] = out.read_summary().to_dict()
-    if not args.partial:  # the start model last: the comparison between rewards matters most if time runs out
+    if not args.partial and not args.skip_start:  # the start model last: the comparison between rewards matters most if time runs out
         rows["start"] = evaluate("start", args.start_model, sets, args)
     else:
         for name in ("start", *args.rewards):
@@ -282,7 +299,8 @@ def main() -> None:
         "budget": {"steps": args.steps, "k": args.k, "prompts_per_step": args.prompts_per_step,
                    "completions_per_run": args.steps * args.k * args.prompts_per_step, "learning_rate": args.lr,
                    "lora_r": args.lora_r, "lora_layers": args.lora_layers, "max_tokens": args.max_tokens},
-        "training": {name: {"reward": tr["hyperparameters"]["reward"], "timing": tr["timing"],
+        "training": {name: {"reward": tr["hyperparameters"]["reward"],
+                            "timing": {**tr["timing"], "cpu_s_all_invocations": _cpu_s(args, name)},
                             "resumed_from_step": tr["resumed_from_step"], "curve": tr["curve"]}
                      for name, tr in training.items()},
         "tables": tables,
