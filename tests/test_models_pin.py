@@ -8,9 +8,10 @@ EOS at different steps while others run on (an EOS logit bias), the shared-prefi
 and the prompt-pooling path (no shared prefix), several batches, two nucleus widths,
 few-shot prompts stopping at a newline.
 
-Integers and strings must match exactly. Floats are compared exactly too, up to a
-relative 1e-6 only if the machine's CPU kernels round differently from the one that
-wrote the file (the check reports which). Rewrite the file only for an intended change:
+Discrete outputs (token ids, texts, stop reasons, shapes, counts) must match exactly.
+Floats are compared to an absolute ``FLOAT_ATOL`` (see there for why that size): CPU
+kernels sum in an order that depends on the thread count (``OMP_NUM_THREADS``) and the
+machine, so the last bits move. Rewrite the file only for an intended change:
 ``python tests/test_models_pin.py`` (and say why in the commit).
 """
 
@@ -24,6 +25,14 @@ from pathlib import Path
 import numpy as np
 
 PIN_FILE = Path(__file__).parent / "data" / "generation_pin.json"
+
+# Floats may differ from the pinned file by this much, no more. Observed (2026-12-02, the
+# tiny model in float32): 1 vs 2 threads move log-probs / top-k log-probs / entropies by
+# up to 5e-6; against the machine that wrote the file, log-probs, entropies and P(True)
+# move by up to 6e-6 and captured activations (values up to |29|) by up to 1.7e-5. 1e-4
+# leaves a margin of about 6x over the largest, while any real change to the decode loop
+# (another mask, another position pooled, another temperature) moves values far more.
+FLOAT_ATOL = 1e-4
 
 QUESTIONS = (
     ("long", "Who wrote the very long and winding novel called War and Peace, and in which year?", None),
@@ -121,7 +130,9 @@ def _compare(expected, got, path: str, inexact: list[str]) -> None:
             _compare(a, b, f"{path}[{i}]", inexact)
     elif isinstance(expected, float) and isinstance(got, float):
         if expected != got and not (math.isnan(expected) and math.isnan(got)):
-            assert math.isclose(expected, got, rel_tol=1e-6, abs_tol=1e-7), f"{path}: {got!r} != pinned {expected!r}"
+            assert math.isclose(expected, got, rel_tol=0.0, abs_tol=FLOAT_ATOL), (
+                f"{path}: {got!r} != pinned {expected!r} (differs by {abs(got - expected):.3g} > {FLOAT_ATOL})"
+            )
             inexact.append(path)
     else:
         assert expected == got, f"{path}: {got!r} != pinned {expected!r}"
@@ -132,9 +143,9 @@ def test_generation_outputs_match_the_pinned_file():
     got = json.loads(json.dumps(pin_outputs()))  # the same float -> JSON -> float round trip as the file
     inexact: list[str] = []
     _compare(expected, got, "pin", inexact)
-    # on the machine that wrote the file every float is bit-identical; elsewhere report the rounding
+    # floats within FLOAT_ATOL pass; report how many were not bit-identical (thread count, machine)
     if inexact:
-        print(f"{len(inexact)} floats differ in the last bits from the pinned file, e.g. {inexact[:3]}")
+        print(f"{len(inexact)} floats differ from the pinned file within {FLOAT_ATOL}, e.g. {inexact[:3]}")
     n_rows = sum(len(v) for v in expected.values())
     assert n_rows == 15  # the cases ran
 
