@@ -12,10 +12,10 @@ import pytest
 
 from nescio.signals import SIGNALS, build_estimator, compute_signals, list_signals, load_probe, save_probe, signal_info
 from nescio.types import Generation, NescioError, Question, Sample
+from signals_support import synthetic_generations
 
 COMPUTED = [n for n in list_signals() if not signal_info(n).fitted]
 FITTED = [n for n in list_signals() if signal_info(n).fitted]
-N_LAYERS, DIM, D_FFN = 4, 12, 16
 
 
 def test_the_registry_is_complete_whatever_is_imported_first():
@@ -123,29 +123,12 @@ def test_computed_signal_conformance(name, computed_cases):
 def _fitted_data(n=96, seed=0):
     """Activations that carry the label at layer 2 (every resid position) and in CETT neurons
     (1, 3) and (3, 7); the last generation's activations are NaN."""
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % 2).astype(float)
-    rng.shuffle(y)
-    gens = []
-    for i in range(n):
-        acts = {}
-        for L in range(N_LAYERS):
-            for pos in ("last_prompt", "answer_mean", "entity_last", "prompt_mean"):
-                v = rng.normal(size=DIM)
-                v[0] += 3.0 * (y[i] - 0.5) * (L == 2)
-                acts[f"resid/{L}/{pos}"] = v
-            ans = rng.normal(size=(2, DIM))
-            ans[0, 0] += 3.0 * (y[i] - 0.5) * (L == 2)
-            acts[f"resid/{L}/answer"] = ans
-            for pos in ("answer_mean", "prompt_mean"):
-                c = np.abs(rng.normal(scale=0.05, size=D_FFN))
-                if pos == "answer_mean" and L in (1, 3):
-                    c[3 if L == 1 else 7] += 0.2 * y[i]
-                acts[f"cett/{L}/{pos}"] = c
-        if i == n - 1:
-            acts = {k: np.full_like(a, np.nan) for k, a in acts.items()}
-        q = Question(f"q{i}", f"What about Entity{i}?", ("x",), entity=f"Entity{i}", category="fact/x")
-        gens.append(Generation(q, q.text, "x", (1,), (-0.1,), (0.1,), ((1, 2),), ((-0.1, -2.0),), activations=acts))
+    from dataclasses import replace
+
+    gens, y = synthetic_generations(n, seed, dim=12, d_ffn=16, answer_rows=2, answer_col=0, shift=3.0, cett_shift=0.2,
+                                    resid_positions=("last_prompt", "answer_mean", "entity_last", "prompt_mean"),
+                                    dtype=np.float64)
+    gens[-1] = replace(gens[-1], activations={k: np.full_like(a, np.nan) for k, a in gens[-1].activations.items()})
     return gens, y
 
 

@@ -16,46 +16,15 @@ from nescio.signals import (
 )
 from nescio.evaluate.metrics import auroc
 from nescio.signals.neurons import cett
-from nescio.types import Generation, NescioError, Question
+from nescio.types import NescioError, Question
+from signals_support import N_LAYERS, synthetic_generations
 
-N_LAYERS, DIM, D_FFN = 4, 16, 32
-
-
-def synthetic_generations(n=120, seed=0, signal_layer=2):
-    """Generations whose residual stream carries the label at one layer only, and whose
-    CETT carries it in neurons (1, 3) and (3, 7) only."""
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % 2).astype(float)
-    rng.shuffle(y)
-    gens = []
-    for i in range(n):
-        acts = {}
-        for L in range(N_LAYERS):
-            for pos in ("last_prompt", "answer_mean", "entity_last"):
-                v = rng.normal(size=DIM)
-                if L == signal_layer:
-                    v[0] += 4.0 * (y[i] - 0.5)
-                acts[f"resid/{L}/{pos}"] = v.astype(np.float16)
-            ans = rng.normal(size=(3, DIM))
-            if L == signal_layer:
-                ans[0, 1] += 4.0 * (y[i] - 0.5)
-            acts[f"resid/{L}/answer"] = ans.astype(np.float16)
-            for pos in ("answer_mean", "prompt_mean"):
-                c = np.abs(rng.normal(scale=0.05, size=D_FFN))
-                if pos == "answer_mean" and (L, 3) in ((1, 3),):
-                    c[3] += 0.15 * y[i]
-                if pos == "answer_mean" and L == 3:
-                    c[7] += 0.15 * y[i]
-                acts[f"cett/{L}/{pos}"] = c.astype(np.float16)
-        q = Question(f"q{i}", f"What about Entity{i}?", ("x",), entity=f"Entity{i}", category="fact/science")
-        gens.append(Generation(q, q.text, "x", (1,), (-0.1,), (0.1,), ((1, 2),), ((-0.1, -2.0),),
-                               activations=acts))
-    return gens, y
+D_FFN = 32
 
 
 @pytest.fixture(scope="module")
 def data():
-    return synthetic_generations()
+    return synthetic_generations(d_ffn=D_FFN)
 
 
 @pytest.mark.parametrize("position", ["last_prompt", "answer_first", "answer_mean"])
