@@ -142,6 +142,16 @@ def test_bad_json_line(tmp_path):
         load_questions(f"jsonl:{p}")
 
 
+def test_question_file_not_utf8_names_the_line_and_crlf_reads(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    p.write_bytes(b'{"question": "ok?"}\r\n{"question": "caf\xe9?"}\r\n')
+    with pytest.raises(NescioError, match=r"bad\.jsonl, line 2: not UTF-8 \(byte 0xe9\)"):
+        load_questions(f"jsonl:{p}")
+    p.write_bytes(b'{"question": "ok?"}\r\n\r\n{"question": "caf\xc3\xa9?"}\r\n')
+    qs = load_questions(f"jsonl:{p}")
+    assert [q.text for q in qs] == ["ok?", "caf\u00e9?"] and qs[1].id.endswith("-3")
+
+
 def test_wrong_type(tmp_path):
     p = _jsonl(tmp_path / "bad.jsonl", [{"question": "ok?", "answers": "a", "answerable": "yes"}])
     with pytest.raises(NescioError, match=r"line 1: field 'answerable': expected bool, got str"):

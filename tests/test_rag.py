@@ -106,17 +106,17 @@ def test_corpus_directory_and_jsonl(tmp_path):
 def test_non_utf8_file_error_names_file_and_line(tmp_path):
     f = tmp_path / "bad.txt"
     f.write_bytes(b"first line\nsecond line\ncaf\xe9 au lait\n")
-    with pytest.raises(NescioError, match=r"bad\.txt: line 3: not UTF-8"):
+    with pytest.raises(NescioError, match=r"bad\.txt, line 3: not UTF-8"):
         read_corpus(f)
 
 
 def test_bad_jsonl_error_names_file_and_line(tmp_path):
     f = tmp_path / "p.jsonl"
     f.write_text('{"id": "1", "text": "ok"}\n{"id": "2", "text": \n', encoding="utf-8")
-    with pytest.raises(NescioError, match=r"p\.jsonl: line 2: not valid JSON"):
+    with pytest.raises(NescioError, match=r"p\.jsonl, line 2: bad JSON .*; accepted: "):
         read_corpus(f)
     f.write_text('{"id": "1", "text": "ok"}\n["a list"]\n', encoding="utf-8")
-    with pytest.raises(NescioError, match=r"p\.jsonl: line 2: expected an object"):
+    with pytest.raises(NescioError, match=r"p\.jsonl, line 2: expected an object"):
         read_corpus(f)
 
 
@@ -309,7 +309,7 @@ def test_cli_index_builds_adds_and_reports_bad_files(tmp_path):
     assert r.exit_code == 0 and "1 passages added (2 in the index)" in r.output
     (tmp_path / "bad.jsonl").write_text("{not json}\n", encoding="utf-8")
     r = runner.invoke(app, ["index", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "idx2")])
-    assert isinstance(r.exception, NescioError) and "bad.jsonl: line 1" in str(r.exception)
+    assert isinstance(r.exception, NescioError) and "bad.jsonl, line 1: bad JSON" in str(r.exception)
 
 
 def test_rag_modules_import_first_without_a_cycle():

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from nescio.jsonl import read_jsonl
 from nescio.types import NescioError, Question
 
 # ---------------------------------------------------------------- reading helpers
@@ -99,15 +100,8 @@ def _check_file(path: Path) -> None:
 
 def _jsonl_rows(path: Path) -> Iterator[_Row]:
     _check_file(path)
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise NescioError(f"{path}, line {n}: bad JSON ({exc.msg})") from None
-            yield _Row(path, n, data)
+    for n, data in read_jsonl(path):
+        yield _Row(path, n, data)
 
 
 def _csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[_Row]:

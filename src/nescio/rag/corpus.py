@@ -8,12 +8,12 @@ line. Long documents are cut into passages of about ``max_words`` words with
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from nescio import jsonl
 from nescio.types import NescioError
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -30,36 +30,15 @@ class Passage:
     text: str
 
 
-def _line_of(raw: bytes, offset: int) -> int:
-    return raw[:offset].count(b"\n") + 1
-
-
-def _read_utf8(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise NescioError(
-            f"{path}: line {_line_of(raw, exc.start)}: not UTF-8 (byte 0x{raw[exc.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
-
-
 def read_jsonl(path: Path) -> list[Passage]:
     """Passages from a JSONL file; ``id`` defaults to ``<file stem>:<line>``, ``title`` to ""."""
     out = []
-    for n, line in enumerate(_read_utf8(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise NescioError(f"{path}: line {n}: not valid JSON ({exc.msg}); accepted: {ACCEPTED}") from None
+    for n, obj in jsonl.read_jsonl(path, accepted=ACCEPTED):
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
-            raise NescioError(f"{path}: line {n}: expected an object with a non-empty \"text\" string; accepted: {ACCEPTED}")
+            raise NescioError(f"{path}, line {n}: expected an object with a non-empty \"text\" string; accepted: {ACCEPTED}")
         title = obj.get("title") or ""
         if not isinstance(title, str):
-            raise NescioError(f"{path}: line {n}: \"title\" must be a string")
+            raise NescioError(f"{path}, line {n}: \"title\" must be a string")
         out.append(Passage(str(obj.get("id") or f"{path.stem}:{n}"), title, obj["text"].strip()))
     return out
 
@@ -81,7 +60,7 @@ def read_documents(source: str | Path) -> list[Passage]:
         if suffix in JSONL_SUFFIXES:
             docs.extend(read_jsonl(f))
         elif suffix in TEXT_SUFFIXES:
-            text = _read_utf8(f).strip()
+            text = jsonl.read_utf8(f).strip()
             if text:
                 rel = f.relative_to(path) if path.is_dir() else Path(f.name)
                 docs.append(Passage(rel.as_posix(), _title_of(f, text), text))
