@@ -91,7 +91,7 @@ def train(name: str, spec: str, args, questions) -> dict:
     settings = GRPOSettings(reward=spec, k=args.k, prompts_per_step=args.prompts_per_step, steps=args.steps,
                             learning_rate=args.lr, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
                             lora_layers=args.lora_layers, max_tokens=args.max_tokens, seed=args.seed,
-                            save_steps=args.save_steps, prompt=args.prompt)
+                            save_steps=args.save_steps, prompt=args.prompt, temperature=args.temperature)
     print(f"[train] {name}: {spec}, {args.steps} steps x {args.prompts_per_step} questions x K={args.k}", flush=True)
     # CPU seconds of this process (all its threads), summed over invocations: wall time alone
     # says little when several runs share the cores
@@ -140,6 +140,14 @@ def evaluate(name: str, model_spec: str, sets: dict, args) -> list[dict]:
     return [done[(s, q.id)] for s, qs in sets.items() for q in qs]
 
 
+def _model_id(spec: str) -> str | None:
+    """The id of a trained start model (``merged/`` of a nescio training output), else None."""
+    train_json = Path(spec).parent / "train.json"
+    if Path(spec).name == "merged" and train_json.is_file():
+        return json.loads(train_json.read_text(encoding="utf-8")).get("model_id")
+    return None
+
+
 def _cpu_s(args, name: str) -> float | None:
     path = Path(args.runs) / f"{name}.cpu.json"
     return json.loads(path.read_text())["cpu_s"] if path.is_file() else None
@@ -159,6 +167,8 @@ def table(rows: list[dict]) -> dict:
     lengths = [r["n_tokens"] for r in rows]
     return {
         "n": n, **out,
+        "n_answered": len(answered), "n_correct": sum(r["outcome"] == "correct" for r in rows),
+        "n_hallucinated": len(wrong),
         "hedged": sum(r["hedged"] for r in rows) / n,
         "hallucination_rate_answered": (sum(r["outcome"] == "hallucinated" for r in answered) / len(answered))
         if answered else None,
@@ -179,12 +189,18 @@ def targets(summary: dict, tables: dict) -> dict:
     hr = ratio(s["all"]["hallucination_rate_answered"], b["all"]["hallucination_rate_answered"])
     acc = ratio(s["all"]["correct"], b["all"]["correct"])
     wl = ratio(s.get("hard", {}).get("wrong_answer_len_mean"), b.get("hard", {}).get("wrong_answer_len_mean"))
+    no_hard_wrong = s.get("hard", {}).get("n_hallucinated") == 0
     bu = s.get("builtin_unanswerable", {}).get("unanswerable_abstained")
     su = s.get("shared_unanswerable", {}).get("unanswerable_abstained")
     return {
-        "halluc_rate_answered_shaped_over_binary": {"value": hr, "target": "<= 0.5", "met": hr is not None and hr <= 0.5},
+        "halluc_rate_answered_shaped_over_binary": {"value": hr, "target": "<= 0.5", "met": hr is not None and hr <= 0.5,
+                                                    "n_answered": {"shaped": s["all"]["n_answered"],
+                                                                   "binary": b["all"]["n_answered"]}},
         "correct_shaped_over_binary": {"value": acc, "target": ">= 0.9", "met": acc is not None and acc >= 0.9},
-        "hard_wrong_len_shaped_over_binary": {"value": wl, "target": "<= 0.5", "met": wl is not None and wl <= 0.5},
+        "hard_wrong_len_shaped_over_binary": (
+            {"value": None, "target": "<= 0.5", "met": None,
+             "note": "shaped gave no wrong answer on the hard problems (it abstained on all): no length to compare"}
+            if no_hard_wrong else {"value": wl, "target": "<= 0.5", "met": wl is not None and wl <= 0.5}),
         "builtin_unanswerable_abstained_shaped": {"value": bu, "target": ">= 0.9", "met": bu is not None and bu >= 0.9},
         "shared_unanswerable_abstained_shaped": {"value": su, "target": ">= 0.7", "met": su is not None and su >= 0.7},
     }
@@ -217,8 +233,12 @@ def plots(result: dict, out_prefix: Path) -> list[str]:
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.6))
     for ax, (key, title) in zip(axes, metrics):
         for j, scope in enumerate(("all", "hard")):
-            vals = [(result["tables"][m].get(scope) or {}).get(key) or 0 for m in models]
-            ax.bar([i + 0.4 * j for i in range(len(models))], vals, width=0.4, label=scope)
+            raw = [(result["tables"][m].get(scope) or {}).get(key) for m in models]
+            xs = [i + 0.4 * j for i in range(len(models))]
+            ax.bar(xs, [v or 0 for v in raw], width=0.4, label=scope)
+            for x, v in zip(xs, raw):
+                if v is None:  # nothing to measure (e.g. no wrong answer): say so rather than draw a 0
+                    ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
         ax.set_xticks([i + 0.2 for i in range(len(models))], models, rotation=30, ha="right")
         ax.set_title(title, fontsize=9)
     axes[0].legend(title="eval scope")
@@ -241,6 +261,8 @@ def main() -> None:
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--prompts-per-step", type=int, default=1)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the K training completions "
+                   "(evaluation is greedy)")
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--lora-layers", type=int, default=8)
     p.add_argument("--max-tokens", type=int, default=128)
@@ -298,6 +320,7 @@ def main() -> None:
         "partial": any(r not in rows for r in (*REWARDS, "start")),
         "budget": {"steps": args.steps, "k": args.k, "prompts_per_step": args.prompts_per_step,
                    "completions_per_run": args.steps * args.k * args.prompts_per_step, "learning_rate": args.lr,
+                   "temperature": args.temperature,
                    "lora_r": args.lora_r, "lora_layers": args.lora_layers, "max_tokens": args.max_tokens},
         "training": {name: {"reward": tr["hyperparameters"]["reward"],
                             "timing": {**tr["timing"], "cpu_s_all_invocations": _cpu_s(args, name)},
@@ -308,6 +331,7 @@ def main() -> None:
         "n_train_questions": len(questions),
         "targets": targets(summary, tables),
         "model": args.start_model,
+        "start_model_id": _model_id(args.start_model),
         "prompt": args.prompt,
         "wall_s_this_invocation": round(time.time() - t0, 1),
         "command": "OMP_NUM_THREADS=1 python benchmarks/train_rl.py " + " ".join(sys.argv[1:]),
