@@ -53,17 +53,24 @@ def train_questions(n_each: int, seed: int):
     return _sample(facts, n_each, seed) + _sample(unanswerable, n_each, seed) + _sample(hard_questions("train"), n_each, seed)
 
 
-def eval_sets(args) -> dict[str, list]:
-    """Held-back sets: name → questions (seeded samples; never seen in training)."""
+def eval_sets(args, eval_seed: int | None = None) -> dict[str, list]:
+    """Held-back sets: name → questions (seeded samples; never seen in training).
+
+    ``eval_seed`` 0 is the experiment's sample; another seed draws a *fresh* sample of the
+    same sizes from what the seed-0 sample left (so no question is evaluated twice), for a
+    configuration chosen after seeing the seed-0 results."""
     from nescio.data import builtin_questions, hard_questions, load_questions
 
+    eval_seed = args.eval_seed if eval_seed is None else eval_seed
+    taken = {q.id for qs in eval_sets(args, 0).values() for q in qs} if eval_seed else set()
+    pick = lambda pool, n, seed: _sample([q for q in pool if q.id not in taken], n, seed + 100 * eval_seed)  # noqa: E731
     test = builtin_questions("test")
     sets = {
-        "builtin_facts": _sample([q for q in test if q.answerable], args.n_facts, 1),
+        "builtin_facts": pick([q for q in test if q.answerable], args.n_facts, 1),
         "builtin_unanswerable": [q for cat in ("fabricated", "future", "random_fact", "false_premise")
-                                 for q in _sample([x for x in test if x.category == cat], args.n_unanswerable // 4, 2)],
+                                 for q in pick([x for x in test if x.category == cat], args.n_unanswerable // 4, 2)],
         "hard": [q for cat in ("hard/arithmetic", "hard/word_problem")
-                 for q in _sample([x for x in hard_questions("test") if x.category == cat], args.n_hard // 2, 3)],
+                 for q in pick([x for x in hard_questions("test") if x.category == cat], args.n_hard // 2, 3)],
     }
     shared = Path(args.shared)
     for group, files in (("shared_unanswerable", SHARED_UNANSWERABLE), ("shared_factual", SHARED_FACTUAL)):
@@ -75,10 +82,14 @@ def eval_sets(args) -> dict[str, list]:
                 continue
             pool = load_questions(f"{name}:{path}")
             pool = [q for q in pool if q.answerable == (group == "shared_factual")]
-            qs += _sample(pool, args.n_shared_each, 4)
+            qs += pick(pool, args.n_shared_each, 4)
         if qs:
             sets[group] = qs
     return sets
+
+
+def _eval_dir(args) -> Path:
+    return Path(args.runs) / ("eval" if not args.eval_seed else f"eval-seed{args.eval_seed}")
 
 
 def train(name: str, spec: str, args, questions) -> dict:
@@ -109,7 +120,7 @@ def evaluate(name: str, model_spec: str, sets: dict, args) -> list[dict]:
     """Greedy answers of one model on every eval set, graded; cached per chunk in runs/train_rl/eval/NAME.jsonl."""
     from nescio.grading import grade
 
-    path = Path(args.runs) / "eval" / f"{name}.jsonl"
+    path = _eval_dir(args) / f"{name}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     done = {}
     if path.is_file():
@@ -273,6 +284,8 @@ def main() -> None:
     p.add_argument("--n-unanswerable", type=int, default=24)
     p.add_argument("--n-hard", type=int, default=24)
     p.add_argument("--n-shared-each", type=int, default=5)
+    p.add_argument("--eval-seed", type=int, default=0, help="0: the experiment's held-back sample; N > 0: a fresh sample "
+                   "of the same sizes, disjoint from it (for a configuration chosen after seeing the first)")
     p.add_argument("--rewards", nargs="*", default=list(REWARDS), choices=list(REWARDS))
     p.add_argument("--partial", action="store_true", help="only write results from what is finished")
     p.add_argument("--skip-start", action="store_true", help="do not evaluate the start model in this invocation "
@@ -303,7 +316,7 @@ def main() -> None:
         rows["start"] = evaluate("start", args.start_model, sets, args)
     else:
         for name in ("start", *args.rewards):
-            path = Path(args.runs) / "eval" / f"{name}.jsonl"
+            path = _eval_dir(args) / f"{name}.jsonl"
             expected = sum(len(qs) for qs in sets.values())
             got = [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
             if len(got) == expected:  # only finished evaluations
@@ -329,6 +342,7 @@ def main() -> None:
         "tables": tables,
         "eval_sets": {s: {"n": len(qs), "sources": sorted({q.source for q in qs})} for s, qs in sets.items()},
         "n_train_questions": len(questions),
+        "eval_seed": args.eval_seed,
         "targets": targets(summary, tables),
         "model": args.start_model,
         "start_model_id": _model_id(args.start_model),
