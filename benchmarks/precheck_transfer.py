@@ -154,20 +154,19 @@ def _rate(mask: np.ndarray) -> float | None:
 
 
 def _auroc(pos: np.ndarray, neg: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
+    """AUROC of the scores for separating ``pos`` from ``neg`` (non-finite scores left out); None when a side is empty."""
+    from nescio.evaluate.metrics import auroc
 
     pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
-    if not pos.size or not neg.size:
-        return None
-    return float(roc_auc_score(np.r_[np.ones(pos.size), np.zeros(neg.size)], np.r_[pos, neg]))
+    v = auroc(np.r_[pos, neg], np.r_[np.ones(pos.size), np.zeros(neg.size)])
+    return None if np.isnan(v) else v
 
 
-def clopper_pearson_upper(k: int, n: int, delta: float = 0.05) -> float | None:
-    from scipy.stats import beta
+def _upper95(k: int, n: int) -> float | None:
+    """One-sided 95% Clopper–Pearson upper bound on k of n (the risk policy's); None when n is 0."""
+    from nescio.policy.risk import clopper_pearson_upper
 
-    if n == 0:
-        return None
-    return 1.0 if k == n else float(beta.ppf(1 - delta, k + 1, n - k))
+    return float(clopper_pearson_upper(k, n, 0.05)) if n else None
 
 
 def figures(scores: dict[str, np.ndarray], threshold: float, data: dict) -> dict:
@@ -180,7 +179,7 @@ def figures(scores: dict[str, np.ndarray], threshold: float, data: dict) -> dict
             k, n = int((fired & correct).sum()), int(correct.sum())
             out[name] = {"n": int(s.size), "fire_rate_all": _rate(fired), "n_raw_correct": n,
                          "blocked_raw_correct": k, "blocked_raw_correct_rate": k / n if n else None,
-                         "blocked_raw_correct_upper95": clopper_pearson_upper(k, n)}
+                         "blocked_raw_correct_upper95": _upper95(k, n)}
         elif name.endswith(":test"):
             ans = data["answerable"][name]
             out[name] = {"n": int(s.size), "fire_rate_unanswerable": _rate(fired[~ans]),
@@ -236,13 +235,12 @@ def fpr_threshold(scores: np.ndarray, alpha: float, delta: float) -> float:
     block is certified ≤ ``alpha`` (one-sided Clopper–Pearson at ``delta``, fixed-sequence from
     the strictest): a wrongful-block-rate guarantee, where the pre-check's own certification
     bounds the share of answerable questions among those blocked."""
-    from nescio.policy.risk import DEFAULT_GRID
+    from nescio.policy.risk import DEFAULT_GRID, clopper_pearson_upper
 
     s = scores[np.isfinite(scores)]
     best = float("inf")
     for th in DEFAULT_GRID:  # strictest first
-        ub = clopper_pearson_upper(int((s >= th).sum()), s.size, delta)
-        if ub is None or ub > alpha:
+        if float(clopper_pearson_upper(int((s >= th).sum()), s.size, delta)) > alpha:
             break
         best = float(th)
     return best
