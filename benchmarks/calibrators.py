@@ -173,7 +173,7 @@ def load_eval_scores(eval_dir: str | Path, *, model: str | None = None, generati
     """Raw detector scores and correctness of the calibration and evaluated questions of one
     model of a ``nescio eval`` output directory (abstentions left out), with the checks."""
     from nescio.evaluate.result import EvalResult, read_decisions
-    from nescio.evaluate.run import _run_dir_name, _split
+    from nescio.evaluate.run import BENCH_SHARES, TRAIN_BENCH_SHARES, _run_dir_name, _split
     from nescio.models.io import INDEX_FILE, GenerationStore
     from nescio.policy.calibrate import Calibrator
     from nescio.policy.guard import Guard
@@ -205,7 +205,7 @@ def load_eval_scores(eval_dir: str | Path, *, model: str | None = None, generati
                           f"{store_root}")
     rest = [g.question for g in by_id.values() if g.question.id not in set(test_ids)]
     own_splits = run.train_bench == f"{run.bench} (train/calibration splits)"
-    shares = {"train": 0.5, "calibration": 0.2, "test": 0.3} if own_splits else {"train": 0.6, "calibration": 0.4}
+    shares = BENCH_SHARES if own_splits else TRAIN_BENCH_SHARES
     cal_q = _split(rest, shares)["calibration"]
     if len(cal_q) != run.n_calibration:
         raise NescioError(f"rebuilt {len(cal_q)} calibration questions, results.json says {run.n_calibration}; "

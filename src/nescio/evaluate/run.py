@@ -46,6 +46,17 @@ def _limit(questions: list[Question], limit: int | None) -> list[Question]:
     return sorted(questions, key=lambda q: _hash01("limit:" + q.id))[:limit]
 
 
+BENCH_SHARES = {"train": 0.5, "calibration": 0.2, "test": 0.3}
+"""Split shares of one benchmark's questions without split fields (no ``--train-bench``)."""
+TRAIN_BENCH_SHARES = {"train": 0.6, "calibration": 0.4}
+"""Split shares of a ``--train-bench`` (or ``--precheck-bench``) set's questions without split fields."""
+
+
+def _text_key(q: Question) -> str:
+    """What makes two questions the same for leaving evaluated questions out of fitting."""
+    return q.text.strip().lower()
+
+
 def _split(questions: list[Question], shares: dict[str, float]) -> dict[str, list[Question]]:
     """Use the questions' split fields; questions without one are split by a hash of their id."""
     out: dict[str, list[Question]] = {k: [] for k in shares}
@@ -70,14 +81,14 @@ def question_sets(
     if not bench_q:
         raise NescioError(f"benchmark {bench!r} has no questions")
     if train_bench is None:
-        parts = _split(bench_q, {"train": 0.5, "calibration": 0.2, "test": 0.3})
+        parts = _split(bench_q, BENCH_SHARES)
         train, cal, test = parts["train"], parts["calibration"], parts["test"]
     else:
-        parts = _split(list(load_questions(train_bench)), {"train": 0.6, "calibration": 0.4})
+        parts = _split(list(load_questions(train_bench)), TRAIN_BENCH_SHARES)
         train, cal = parts["train"], parts["calibration"]
         # never evaluate on a question the guard was fitted on (e.g. --train-bench builtin --bench builtin)
-        seen = {q.text.strip().lower() for q in train + cal}
-        test = [q for q in bench_q if q.text.strip().lower() not in seen]
+        seen = {_text_key(q) for q in train + cal}
+        test = [q for q in bench_q if _text_key(q) not in seen]
         if len(test) < len(bench_q):
             warnings.warn(f"{len(bench_q) - len(test)} questions of {bench!r} are also in the training/calibration "
                           f"questions of {train_bench!r}; they are left out of the evaluation", stacklevel=2)
@@ -92,12 +103,12 @@ def precheck_sets(specs: str, evaluation: list[Question], limit: int | None = No
     ``evaluation`` (matched on the text)."""
     from nescio.data import load_questions
 
-    seen = {q.text.strip().lower() for q in evaluation}
+    seen = {_text_key(q) for q in evaluation}
     train, cal = [], []
     for spec in (s.strip() for s in specs.split(",") if s.strip()):
-        parts = _split(list(load_questions(spec)), {"train": 0.6, "calibration": 0.4})
-        train += [q for q in parts["train"] if q.text.strip().lower() not in seen]
-        cal += [q for q in parts["calibration"] if q.text.strip().lower() not in seen]
+        parts = _split(list(load_questions(spec)), TRAIN_BENCH_SHARES)
+        train += [q for q in parts["train"] if _text_key(q) not in seen]
+        cal += [q for q in parts["calibration"] if _text_key(q) not in seen]
     if len(train) < 10 or len(cal) < 10:
         raise NescioError(f"--precheck-bench {specs!r} gives too few questions (train {len(train)}, "
                           f"calibration {len(cal)}); need ≥ 10 each")
