@@ -258,7 +258,7 @@ def test_recalibrate_can_switch_the_method(gens):
     from nescio.policy.recalibration import recalibrate
 
     oc = _outcomes(gens)
-    guard = Guard(alpha=0.4, delta=0.2, signals=CHEAP, use_precheck=False, max_new_tokens=4)
+    guard = Guard(alpha=0.4, delta=0.2, signals=CHEAP, use_precheck=False, calibrator="isotonic", max_new_tokens=4)
     guard.fit(gens[:40], oc[:40], gens[40:80], oc[40:80])
     new = recalibrate(guard, gens[40:], oc[40:], calibrator="isotonic-smooth", require_certifiable=False)
     assert new.calibrator == new.detector_.calibration == new.detector_.calibrator_.method == "isotonic-smooth"
@@ -341,3 +341,18 @@ def test_benchmark_synthetic_run_and_selection(tmp_path):
     assert mod.choose(fake, 10)["at_least_as_good_as_default"] == ["isotonic-smooth"]
     fake["isotonic"]["cv"]["holes"]["mean"] = 0.0
     assert mod.choose(fake, 10)["chosen"] == "isotonic" and mod.choose(fake, 10)["default_at_least_as_good"]
+
+
+def test_the_guard_default_is_the_smooth_calibrator_and_decisions_do_not_depend_on_it(gens):
+    """The default calibrator (chosen by benchmarks/calibrators.py) only changes P(correct):
+    thresholds are certified on the raw score, so the actions are those of plain isotonic."""
+    from nescio.policy.calibrate import DEFAULT_CALIBRATOR
+    from nescio.policy.guard import Guard
+
+    oc = _outcomes(gens)
+    assert Guard().calibrator == DEFAULT_CALIBRATOR == "isotonic-smooth"
+    fitted = {m: Guard(alpha=0.4, delta=0.2, signals=CHEAP, use_precheck=False, calibrator=m, max_new_tokens=4)
+              .fit(gens[:40], oc[:40], gens[40:80], oc[40:80]) for m in ("isotonic", DEFAULT_CALIBRATOR)}
+    a, b = (fitted[m].decide(gens[80:]) for m in ("isotonic", DEFAULT_CALIBRATOR))
+    assert a.actions == b.actions and np.array_equal(a.scores, b.scores)
+    assert fitted[DEFAULT_CALIBRATOR].detector_.calibrator_.method == "isotonic-smooth"

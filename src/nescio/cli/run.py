@@ -88,8 +88,9 @@ def register(app: typer.Typer) -> None:
             None, help="Fit the knowability pre-check on these sets' train/calibration splits (comma-separated, "
                        "e.g. wide,builtin; prefill passes only) instead of --train-bench's."),
         detector: str = typer.Option("logistic", help="Detector combiner: logistic or boosting."),
-        calibrator: str = typer.Option("isotonic",
-                                       help="Score → P(correct): isotonic, platt, isotonic-smooth or venn-abers."),
+        calibrator: str = typer.Option("isotonic-smooth",
+                                       help="Score → P(correct): isotonic-smooth (isotonic with a minimum block size, "
+                                            "interpolated), isotonic, platt or venn-abers."),
         rag: Optional[str] = typer.Option(None, help=RAG_HELP),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),

@@ -26,6 +26,7 @@ from nescio.evaluate.result import (
 )
 from nescio.models.embedded import DEFAULT_MODEL
 from nescio.policy.answering import grade_outcomes
+from nescio.policy.calibrate import DEFAULT_CALIBRATOR
 from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level
 from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
@@ -326,7 +327,7 @@ def evaluate(
     hedge_alpha: float | None = 0.3,
     precheck: bool = True,
     detector: str = "logistic",
-    calibrator: str = "isotonic",
+    calibrator: str = DEFAULT_CALIBRATOR,
     max_new_tokens: int = 24,
     progress: bool = True,
     console=None,

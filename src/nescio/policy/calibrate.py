@@ -2,9 +2,9 @@
 
 Methods (:data:`CALIBRATION_METHODS`):
 
-- ``"isotonic"`` (default): isotonic regression, a monotone step function;
+- ``"isotonic"``: isotonic regression, a monotone step function;
 - ``"platt"``: a one-feature logistic regression on the logit of the score;
-- ``"isotonic-smooth"``: isotonic regression whose pooled blocks are merged with a neighbour
+- ``"isotonic-smooth"`` (:data:`DEFAULT_CALIBRATOR`): isotonic regression whose pooled blocks are merged with a neighbour
   until each holds at least ``min_bin`` examples, then interpolated linearly between the
   block centres (mean score of a block → its share correct): monotone and continuous, so a
   reliability diagram of its output has no holes where the step function jumps;
@@ -30,6 +30,11 @@ from nescio.params import Params
 from nescio.types import NescioError
 
 CALIBRATION_METHODS = ("isotonic", "platt", "isotonic-smooth", "venn-abers")
+DEFAULT_CALIBRATOR = "isotonic-smooth"
+"""The guard's default, chosen on fitting data only by ``benchmarks/calibrators.py`` (cross-validated
+on the demo's calibration split: Brier 0.090 vs isotonic's 0.094, log-loss 0.30 vs 0.43, no holes
+in the reliability diagram vs 2.8 on average). Decisions do not depend on it: the answer and hedge
+thresholds are certified on the detector's raw score; it sets the P(correct) shown beside them."""
 MIN_BIN_FLOOR = 10
 """``min_bin=None`` (isotonic-smooth) means ``max(MIN_BIN_FLOOR, ceil(sqrt(n)))`` examples per block."""
 

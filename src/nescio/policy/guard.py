@@ -29,7 +29,7 @@ import numpy as np
 
 from nescio.artifacts import damaged, read_artifact, write_artifact
 from nescio.params import Params, from_params
-from nescio.policy.calibrate import check_calibration_method
+from nescio.policy.calibrate import DEFAULT_CALIBRATOR, check_calibration_method
 from nescio.policy.detector import Detector
 from nescio.policy.precheck import PRECHECK_SIGNAL, PreCheck, PrecheckResult
 from nescio.policy.risk import ALPHA_LEVELS, RiskPolicy, check_level
@@ -104,8 +104,8 @@ class Guard(Params):
     hedge_alpha : looser risk level whose certified threshold becomes the hedge floor (None: no hedging).
     use_precheck : use the knowability pre-check (:class:`~nescio.policy.precheck.PreCheck`; run alone by :meth:`precheck`).
     precheck_alpha : allowed share of answerable questions among those the pre-check blocks.
-    detector : ``"logistic"`` or ``"boosting"``; calibrator : ``"isotonic"``, ``"platt"``,
-        ``"isotonic-smooth"`` or ``"venn-abers"`` (:mod:`nescio.policy.calibrate`).
+    detector : ``"logistic"`` or ``"boosting"``; calibrator : ``"isotonic-smooth"`` (default),
+        ``"isotonic"``, ``"platt"`` or ``"venn-abers"`` (:mod:`nescio.policy.calibrate`).
     max_new_tokens : answer length budget for generation.
     levels : extra risk levels certified at fit time (see :meth:`certified_levels`).
 
@@ -118,7 +118,7 @@ class Guard(Params):
 
     def __init__(self, alpha: float = 0.1, delta: float = 0.1, signals: Sequence[str] | None = None,
                  hedge_alpha: float | None = 0.3, use_precheck: bool = True, precheck_alpha: float = 0.05,
-                 detector: str = "logistic", calibrator: str = "isotonic", max_new_tokens: int = 24,
+                 detector: str = "logistic", calibrator: str = DEFAULT_CALIBRATOR, max_new_tokens: int = 24,
                  random_state: int = 0, levels: Sequence[float] = ALPHA_LEVELS):
         self.alpha = alpha
         self.delta = delta
