@@ -119,6 +119,17 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
         assert f"tightest level this guard certifies is α = {min(finite):g}" in (out / "report.html").read_text()
     else:
         assert "at_tightest_level" not in saved
+    # the certified frontier: every finite certified level, monotone, its test figures the decisions'
+    frontier = saved.get("frontier") or []
+    assert [f["alpha"] for f in frontier] == sorted(finite)
+    assert all(a["calibration_answered"] <= b["calibration_answered"] and a["threshold"] >= b["threshold"]
+               for a, b in zip(frontier, frontier[1:]))
+    declined = np.array([r["precheck_fired"] or r["model_abstained"] for r in records])
+    sc = np.array([r["score"] for r in records])
+    for f in frontier:
+        ans = (sc >= f["threshold"]) & ~declined & (outcomes != "abstained")
+        assert f["answered"] == pytest.approx(ans.mean(), abs=1e-6)
+    assert ("What can be certified" in (out / "report.html").read_text())
     # the answer threshold is the one certified: every answered row clears it, no abstained-by-score row does
     thr = saved["guard"]["threshold"]
     scores = np.array([r["score"] for r in records])
@@ -220,3 +231,16 @@ def test_summary_names_the_tightest_certified_level_when_alpha_is_not_certified(
     assert "no answer threshold could be certified at α = 0.1 (δ = 0.1) on 301 calibration questions" in out
     assert "tightest level this guard certifies is α = 0.2" in out
     assert "30.0% of the questions plainly, with realised risk 18.0%, and keeps 58.0%" in out
+    assert "none of the levels α = 0.05, 0.1" in out  # an old results.json: no frontier recorded
+
+    from nescio.evaluate.result import FrontierPoint
+
+    pts = tuple(FrontierPoint(alpha=a, threshold=t, calibration_answered=c, calibration_hallucinated=k,
+                              calibration_risk_upper_bound=u, answered=an, realised_risk=rr, kept=kp)
+                for a, t, c, k, u, an, rr, kp in ((0.2, 0.79, 40, 4, 0.19, 0.18, 0.204, 0.581),
+                                                  (0.25, 0.63, 70, 10, 0.24, 0.25, 0.26, 0.7)))
+    res = replace(base, at_tightest_level=tl, frontier=pts)
+    _summary(res, "runs/x")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "certified frontier (α: answered, realised risk, kept): 0.2: 18.0%, 20.4%, 58.1%; 0.25: 25.0%, 26.0%, 70.0%" in out
+    assert EvalResult.from_json(json.loads(json.dumps(res.to_json()))).frontier == pts

@@ -130,3 +130,32 @@ def test_confidence_target_score():
     assert confidence_target_score(p, correct, 0.95) == 0.0
     with pytest.raises(NescioError):
         confidence_target_score(p, correct, 1.0)
+
+
+def test_certified_frontier_is_monotone_and_matches_the_counts():
+    """Looser certified levels never have a higher threshold nor fewer calibration answers, each
+    row's upper bound is ≤ its α, and the counts are the calibration answers clearing it."""
+    from nescio.policy.risk import RiskPolicy
+
+    rng = np.random.default_rng(3)
+    seen_rows = 0
+    for n in (150, 400, 1500):
+        for _ in range(15):
+            s, bad = synthetic(n, rng)
+            pol = RiskPolicy(0.1, 0.1, hedge_alpha=0.3).fit(s, bad)
+            rows = pol.frontier()
+            seen_rows += len(rows)
+            alphas = [r["alpha"] for r in rows]
+            assert alphas == sorted(alphas)
+            assert all(np.isfinite(r["threshold"]) for r in rows)
+            assert np.all(np.diff([r["threshold"] for r in rows]) <= 0)
+            assert np.all(np.diff([r["calibration_answered"] for r in rows]) >= 0)
+            for r in rows:
+                assert r["calibration_risk_upper_bound"] <= r["alpha"] + 1e-12
+                assert r["calibration_answered"] == int((s >= r["threshold"]).sum())
+                assert r["calibration_hallucinated"] == int(bad[s >= r["threshold"]].sum())
+            if pol.tightest_alpha_ is not None and rows:
+                assert rows[0]["alpha"] >= pol.tightest_alpha_
+    assert seen_rows > 0
+    with pytest.raises(NescioError, match="not fitted"):
+        RiskPolicy().frontier()

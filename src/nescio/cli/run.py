@@ -66,6 +66,13 @@ def _summary(results: EvalResult, out: str) -> None:
                     f"and keeps {pct(tl.kept)} of the raw correct answers (fit with --alpha {tl.alpha:g} "
                     "to use it).[/]"
                 )
+    for r in runs:
+        if r.frontier:
+            console.print(f"{r.model}: certified frontier (α: answered, realised risk, kept): " + "; ".join(
+                f"{f.alpha:g}: {pct(f.answered)}, {pct(f.realised_risk)}, {pct(f.kept)}" for f in r.frontier[:6]))
+        else:
+            console.print(f"[yellow]{r.model}: none of the levels α = {', '.join(r.guard.certified_levels)} could be "
+                          "certified on these calibration questions[/]")
     console.print(f"report: [bold]{out}/report.html[/]  results: {out}/results.json  "
                   f"({results.timing.total_s or 0:.0f} s)")
 

@@ -253,6 +253,11 @@ def write_report(runs: Sequence[EvalResult], path: str | Path, main_signals: int
         return "<div class=row>" + "".join(f"<div class=col>{render(r)}</div>" for r in runs) + "</div>"
 
     parts += [
+        "<h2>What can be certified</h2><p class=note>Every level the guard certified (δ = "
+        f"{g.delta:g}), tightest first: the threshold's certified upper bound on the calibration answers it "
+        "lets through, and what the same threshold does on the evaluated questions. Choosing α after seeing "
+        "this table voids the guarantee at the α you chose; refit with that α.</p>",
+        per_run(_frontier_table),
         "<h2>Risk–coverage</h2><p class=note>Answering questions in order of increasing risk score; lower is better. "
         "The detector combines the signals; the dotted line is a perfect detector.</p>",
         per_run(lambda r: _png(_fig_risk_coverage(r, _ranked_signals(r)[:main_signals]))),
@@ -278,6 +283,17 @@ def write_report(runs: Sequence[EvalResult], path: str | Path, main_signals: int
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(parts), encoding="utf-8")
     return path
+
+
+def _frontier_table(r: EvalResult) -> str:
+    if not r.frontier:
+        return "<p class=note>No level could be certified on this calibration set.</p>"
+    rows = "".join(
+        f"<tr><td>{f.alpha:g}</td><td>{f.calibration_answered} ({f.calibration_hallucinated} wrong; bound "
+        f"{_pct(f.calibration_risk_upper_bound)})</td><td>{_pct(f.answered)}</td><td>{_pct(f.realised_risk)}</td>"
+        f"<td>{_pct(f.kept)}</td></tr>" for f in r.frontier)
+    return ("<table class=frontier><tr><th>α</th><th>calibration answers</th><th>answered here</th>"
+            f"<th>realised risk</th><th>kept</th></tr>{rows}</table>")
 
 
 def _policy_extras(r: EvalResult) -> str:

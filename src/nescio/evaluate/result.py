@@ -211,6 +211,21 @@ class TightestLevel(Tally):
 
 
 @_frozen
+class FrontierPoint(_Record):
+    """One certified level of the risk–coverage frontier: its threshold, what clears it on the
+    calibration split (with the certified upper bound) and on the evaluated questions."""
+
+    alpha: float
+    threshold: float
+    calibration_answered: int
+    calibration_hallucinated: int
+    calibration_risk_upper_bound: float
+    answered: Optional[float]
+    realised_risk: Optional[float]
+    kept: Optional[float]
+
+
+@_frozen
 class CategoryTally(_Record):
     raw: RawTally
     guarded: Tally
@@ -337,7 +352,8 @@ class EvalResult(_Record):
     """One model's evaluation (``results.json``); ``compare`` holds a second model's, ``records``
     its :class:`DecisionRecord` rows (kept in ``decisions.jsonl``, not in ``results.json``)."""
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("training", "prompt", "at_tightest_level", "compare", "precheck_bench")
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("training", "prompt", "at_tightest_level", "frontier", "compare",
+                                           "precheck_bench")
     schema: str = RESULTS_SCHEMA
     model: str
     model_id: str
@@ -359,6 +375,7 @@ class EvalResult(_Record):
     prompt: Optional[str] = None
     operating_points: dict[str, OperatingPoint]
     at_tightest_level: Optional[TightestLevel] = None
+    frontier: Optional[tuple[FrontierPoint, ...]] = None
     bench: str
     train_bench: str
     precheck_bench: Optional[str] = None

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from nescio.evaluate.result import (
-    RESULTS_SCHEMA, CategoryTally, Cost, DecisionRecord, DetectorScore, EvalResult, GuardedTally, GuardInfo,
+    RESULTS_SCHEMA, CategoryTally, Cost, DecisionRecord, DetectorScore, EvalResult, FrontierPoint, GuardedTally, GuardInfo,
     OperatingPoint, PrecheckRates, RawTally, SignalScore, Tally, Targets, TightestLevel, Timing, write_decisions,
 )
 from nescio.models.embedded import DEFAULT_MODEL
@@ -261,6 +261,12 @@ def _evaluate_one(
         if levels:
             at_tightest = TightestLevel(**tally(guard.decide(te_g, alpha=levels[0]).action_array(), outcomes),
                                         alpha=levels[0], tightest_alpha=guard.tightest_alpha_)
+    # the certified risk–coverage frontier: every certified level, on calibration and here
+    frontier = tuple(
+        FrontierPoint(**row, **{k: v for k, v in tally(np.where((d.scores >= row["threshold"]) & ~declined, ANSWER, ABSTAIN)
+                                                       .astype(object), outcomes).items()
+                                if k in ("answered", "realised_risk", "kept")})
+        for row in guard.certified_frontier())
     from nescio.train.report import training_for
 
     return EvalResult(
@@ -300,6 +306,7 @@ def _evaluate_one(
         prompt=None if lm.prompt == "default" else lm.prompt,
         operating_points=points,
         at_tightest_level=at_tightest,
+        frontier=frontier,
         bench=bench,
         train_bench=train_bench,
         precheck_bench=precheck_bench if pre_fit else None,

@@ -284,6 +284,12 @@ class Guard(Params):
         self._check_fitted()
         return dict(self.policy_.certified_levels_)
 
+    def certified_frontier(self) -> list[dict]:
+        """Every level this guard certified, tightest first, with what its threshold answers on the
+        calibration split (:meth:`nescio.policy.risk.RiskPolicy.frontier`)."""
+        self._check_fitted()
+        return self.policy_.frontier()
+
     # ------------------------------------------------------------------ deciding
     def precheck(self, generations: Sequence[Generation]) -> PrecheckResult:
         """Run the knowability pre-check alone, on full generations or on prefill-only ones made

@@ -124,6 +124,9 @@ class RecalibrationSummary:
     at_alpha: OperatingPoint
     at_tightest: OperatingPoint | None
     before: OperatingPoint
+    frontier: tuple[dict, ...] = ()
+    """The recalibrated guard's certified risk–coverage frontier on these questions
+    (:meth:`Guard.certified_frontier`: per certified level, the calibration answers clearing it)."""
 
     def to_json(self) -> dict:
         def clean(x):
@@ -213,6 +216,7 @@ def recalibrate(guard: Guard, generations: Sequence[Generation], outcomes, *, al
         at_tightest=None if new.tightest_alpha_ is None else operating_point(new, cal, oc_cal, new.tightest_alpha_),
         before=operating_point(guard, cal, oc_cal, new.alpha if level_key(new.alpha) in guard.certified_levels()
                                else guard.alpha),
+        frontier=tuple(new.certified_frontier()),
     )
     return new
 

@@ -280,6 +280,24 @@ class RiskPolicy(Params):
         self.delta_ = delta
         return self
 
+    def frontier(self) -> list[dict]:
+        """The certified risk–coverage frontier on the calibration scores: one row per level whose
+        threshold was certified (tightest first): ``alpha``, ``threshold``, the calibration answers
+        clearing it (``calibration_answered``, ``calibration_hallucinated``) and the (1 − δ) upper
+        bound on their hallucination rate. Looser levels never answer fewer (thresholds only fall
+        as α grows)."""
+        if not hasattr(self, "risk_"):
+            raise NescioError("risk policy is not fitted: call fit first")
+        r, rows = self.risk_, []
+        for a, thr in sorted(self.certified_levels_.items()):
+            if not np.isfinite(thr):
+                continue
+            i = int(np.argmin(np.abs(r.grid_ - thr)))
+            rows.append({"alpha": float(a), "threshold": float(thr), "calibration_answered": int(r.n_answered_[i]),
+                         "calibration_hallucinated": int(r.n_hallucinated_[i]),
+                         "calibration_risk_upper_bound": float(r.upper_bounds_[i])})
+        return rows
+
     def _floor(self, alpha: float) -> float | None:
         if self.hedge_alpha is None:
             return None
