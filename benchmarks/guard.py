@@ -8,6 +8,12 @@ Parts (each merges its figures into the results file, so they can run separately
   calibration splits, evaluated on its test split), α = δ = 0.1; wall time = the demo's.
 - shift:  TriviaQA 1k and NQ-open (../shared/data) evaluated with --train-bench builtin;
   skipped cleanly when the files are absent.
+- table:  the same guard table for any model (``--model``): the built-in benchmark, the
+  template-family-disjoint ``wide`` benchmark (``--table-sets``), and TriviaQA (guard fitted on
+  builtin train/calibration); per set the raw accuracy, the guard at α = 0.1 and at the tightest
+  certified level, and the oracle (the best threshold on the guard's own score chosen on the test
+  split itself) beside each; merged into ``table[<model>]``. The pre-check transfer and the
+  TriviaQA recalibration figures are quoted from their own results files.
 - cost:   per-question wall time of the guard (greedy with captures + cheap signals + probes
   + detector + policy) relative to plain greedy generation on the same test questions.
 """
@@ -90,6 +96,98 @@ def part_shift(args) -> dict:
         rr = res.guarded.realised_risk
         out[name] = _summary(res) | {"guarantee_held": "vacuous: nothing answered" if rr is None else rr <= 0.1}
     return {"shift": out}
+
+
+def oracle(records, alpha: float) -> dict:
+    """The best answer threshold on the guard's own score chosen on the evaluated questions
+    themselves (what no calibration can beat with this detector and pre-check): the most
+    correct answers kept with realised risk ≤ ``alpha``, among the questions the model did not
+    abstain on and the pre-check let through. Also without the pre-check."""
+    out = {}
+    for name, use_pre in (("with_precheck", True), ("without_precheck", False)):
+        pool = [r for r in records if str(r.outcome) != "abstained" and not (use_pre and r.precheck_fired)]
+        pool.sort(key=lambda r: -(r.score if r.score is not None else -np.inf))
+        n_correct = sum(str(r.outcome) == "correct" for r in records)
+        best, k_best, c = (0, 0), 0, 0
+        for k, r in enumerate(pool, 1):
+            c += str(r.outcome) == "correct"
+            if (k - c) / k <= alpha and c > best[0]:
+                best, k_best = (c, k - c), k
+        out[name] = {"alpha": alpha, "answered": k_best / len(records) if records else None,
+                     "answered_n": k_best, "correct_n": best[0], "hallucinated_n": best[1],
+                     "realised_risk": best[1] / k_best if k_best else None,
+                     "kept": best[0] / n_correct if n_correct else None}
+    return out
+
+
+def _table_row(res, records) -> dict:
+    """One set's row of the table: raw, guarded at α, at the tightest level, oracle beside both."""
+    g, tl = res.guarded, res.at_tightest_level
+    row = {"n": res.n, "n_train": res.n_train, "n_calibration": res.n_calibration, "train_bench": res.train_bench,
+           "raw_accuracy": res.raw.correct, "raw": res.raw.to_json(),
+           "detector_auroc": res.detector.auroc if res.detector else None,
+           "precheck": res.precheck.to_json() if res.precheck else None,
+           "tightest_alpha": res.guard.summary.tightest_alpha,
+           "at_alpha": {k: getattr(g, k) for k in ("alpha", "answered", "realised_risk", "kept", "hedged", "kept_incl_hedged")},
+           "oracle_at_alpha": oracle(records, g.alpha)}
+    if tl is not None:
+        row["at_tightest_level"] = {k: getattr(tl, k) for k in ("alpha", "answered", "realised_risk", "kept")}
+        row["oracle_at_tightest_level"] = oracle(records, tl.alpha)
+    rr = g.realised_risk
+    row["targets"] = {
+        "realised_risk_le_0.1": {"value": rr, "met": "vacuous: nothing answered" if rr is None else rr <= 0.1},
+        "kept_ge_0.60": {"value": g.kept, "met": (g.kept or 0) >= 0.6,
+                         "oracle": row["oracle_at_alpha"]["with_precheck"]["kept"]},
+    }
+    return row
+
+
+def part_table(args) -> dict:
+    from nescio.evaluate import evaluate
+    from nescio.evaluate.result import read_decisions
+
+    table = dict(args.previous.get("table", {}))
+    rows = dict(table.get(args.model, {}))
+    default = args.model == "smollm2-135m-instruct"
+    for name in args.table_sets:
+        out = RUNS / (name if default else f"{name}-{args.model}")
+        if name in ("builtin", "wide"):
+            limit = args.wide_limit if name == "wide" and args.wide_limit else args.limit
+            res = evaluate(args.model, name, out, alpha=0.1, delta=0.1, limit=limit,
+                           generations_dir=RUNS / "generations")
+        else:
+            fmt, path = SHIFT_SETS[name]
+            if not path.is_file():
+                rows[name] = {"skipped": f"{path} not found"}
+                continue
+            res = evaluate(args.model, f"{fmt}:{path}", out, train_bench="builtin", alpha=0.1, delta=0.1,
+                           eval_limit=args.shift_limit, generations_dir=RUNS / "generations")
+        recs = read_decisions(next(out.glob("*/decisions.jsonl")))
+        rows[name] = _table_row(res, recs) | {"wall_s": res.timing.total_s, "model_id": res.model_id,
+                                              "frontier": [f.to_json() for f in res.frontier or ()]}
+    table[args.model] = rows
+    return {"table": table, "table_quoted": _quoted()}
+
+
+def _quoted() -> dict:
+    """The issue's pre-check and recalibration targets, copied from their own results files."""
+    out = {}
+    f = RESULTS.parent / "precheck_transfer.json"
+    if f.is_file():
+        d = json.loads(f.read_text())
+        out["precheck_transfer"] = {"source": "benchmarks/results/precheck_transfer.json", "model": d.get("model"),
+                                    "targets": {v: d["variants"][v]["targets"] for v in d["variants"]},
+                                    "oracle_targets": {v: d["variants"][v]["oracle"]["targets"] for v in d["variants"]
+                                                       if "oracle" in d["variants"][v]}}
+    f = RESULTS.parent / "calibrate.json"
+    if f.is_file():
+        t = json.loads(f.read_text()).get("splits", {}).get("triviaqa", {})
+        out["recalibration_triviaqa"] = {
+            "source": "benchmarks/results/calibrate.json", "questions": t.get("questions"), "raw": t.get("raw"),
+            "whole_set_at_0.1": (t.get("calibrate_whole_set") or {}).get("cli_message"),
+            "over_50_splits_at_0.1": {share: {k: t[share]["summary"][k].get("0.1") for k in t[share]["summary"]}
+                                      for share in t if share.startswith("cal_share_")}}
+    return out
 
 
 def part_cost(args) -> dict:
@@ -194,7 +292,11 @@ def part_cascade(args) -> dict:
 def main() -> None:
     global RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", action="append", choices=["builtin", "shift", "cost", "cascade"])
+    ap.add_argument("--part", action="append", choices=["builtin", "shift", "cost", "cascade", "table"])
+    ap.add_argument("--table-sets", type=lambda v: v.split(","), default=["builtin", "wide", "triviaqa"],
+                    help="comma-separated sets of the table part: builtin, wide, triviaqa, nq_open")
+    ap.add_argument("--wide-limit", type=int, default=None,
+                    help="questions per split of the wide set in the table part (a seeded subset; default: all)")
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--limit", type=int, default=None, help="questions per split for the built-in part")
     ap.add_argument("--shift-limit", type=int, default=400, help="questions evaluated per shifted set (the guard is fitted on all of builtin train/calibration)")
@@ -213,11 +315,14 @@ def main() -> None:
                           "torch_threads": _torch_threads(), "note": "2 shared CPU cores; timings inflated by other jobs"}
     for part in parts:
         t = time.perf_counter()
-        results.update({"builtin": part_builtin, "shift": part_shift, "cost": part_cost, "cascade": part_cascade}[part](args))
-        results.setdefault("commands", {})[part] = (
+        results.update({"builtin": part_builtin, "shift": part_shift, "cost": part_cost, "cascade": part_cascade,
+                        "table": part_table}[part](args))
+        results.setdefault("commands", {})[part if part != "table" else f"table:{args.model}"] = (
             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')} python benchmarks/guard.py --part {part}"
+            + (f" --model {args.model} --table-sets {','.join(args.table_sets)}" if part == "table" else "")
+            + (f" --wide-limit {args.wide_limit}" if part == "table" and args.wide_limit else "")
             + (f" --limit {args.limit}" if args.limit and part == "builtin" else "")
-            + (f" --shift-limit {args.shift_limit}" if part == "shift" else ""))
+            + (f" --shift-limit {args.shift_limit}" if part in ("shift", "table") else ""))
         results.setdefault("part_wall_s", {})[part] = time.perf_counter() - t
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1, default=float))
