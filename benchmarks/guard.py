@@ -127,7 +127,7 @@ def _table_row(res, records) -> dict:
            "raw_accuracy": res.raw.correct, "raw": res.raw.to_json(),
            "detector_auroc": res.detector.auroc if res.detector else None,
            "precheck": res.precheck.to_json() if res.precheck else None,
-           "tightest_alpha": res.guard.summary.tightest_alpha,
+           "tightest_alpha": res.guard.summary.tightest_alpha, "certified": res.guard.summary.certified,
            "at_alpha": {k: getattr(g, k) for k in ("alpha", "answered", "realised_risk", "kept", "hedged", "kept_incl_hedged")},
            "oracle_at_alpha": oracle(records, g.alpha)}
     if tl is not None:
@@ -167,6 +167,30 @@ def part_table(args) -> dict:
                                               "frontier": [f.to_json() for f in res.frontier or ()]}
     table[args.model] = rows
     return {"table": table, "table_quoted": _quoted()}
+
+
+def table_markdown(table: dict) -> str:
+    """The ``table`` part as the markdown table docs/guard.md shows (``--print-table``)."""
+    def pct(x):
+        return "–" if x is None else f"{100 * x:.1f}%"
+
+    lines = ["| model | set (test n; train / calibration) | raw accuracy | detector AUROC | α = 0.1: answered, "
+             "realised risk, kept | oracle at 0.1: kept (risk) | tightest α: answered, risk, kept |",
+             "|---|---|---|---|---|---|---|"]
+    for model, rows in table.items():
+        for name, r in rows.items():
+            if "skipped" in r:
+                continue
+            a, o = r["at_alpha"], r["oracle_at_alpha"]["with_precheck"]
+            tl = r.get("at_tightest_level")
+            at = ("certified: " if r["certified"] else "nothing certified: ") + \
+                f"{pct(a['answered'])}, {pct(a['realised_risk'])}, {pct(a['kept'])}"
+            tight = "–" if tl is None else f"{tl['alpha']:g}: {pct(tl['answered'])}, {pct(tl['realised_risk'])}, {pct(tl['kept'])}"
+            fitted = "builtin's" if r["train_bench"] == "builtin" else "own"
+            lines.append(f"| {model} | {name} ({r['n']}; {r['n_train']} / {r['n_calibration']}, {fitted}) | "
+                         f"{pct(r['raw_accuracy'])} | {r['detector_auroc']:.3f} | {at} | {pct(o['kept'])} "
+                         f"({pct(o['realised_risk'])}) | {tight} |")
+    return "\n".join(lines)
 
 
 def _quoted() -> dict:
@@ -306,7 +330,11 @@ def main() -> None:
     ap.add_argument("--band-floor", type=float, default=0.15)
     ap.add_argument("--cascade-alpha", type=float, default=0.1, help="α of the builtin guard the cascade extends")
     ap.add_argument("--results", type=Path, default=RESULTS, help="results file (parts merge into it)")
+    ap.add_argument("--print-table", action="store_true", help="print the table part as markdown and exit")
     args = ap.parse_args()
+    if args.print_table:
+        print(table_markdown(json.loads(args.results.read_text())["table"]))
+        return
     parts = args.part or ["builtin", "cost", "shift"]
     RESULTS = args.results
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
