@@ -79,19 +79,13 @@ def _triviaqa(n: int, seed: int = 0) -> list:
 
 def _oracle(scores, usable, outcomes, alpha: float) -> dict:
     """Best threshold chosen on these questions: most correct answers kept with realised risk ≤ α."""
+    from nescio.evaluate.metrics import oracle_threshold
     from nescio.types import Outcome
 
-    s, o = scores[usable], outcomes[usable]
-    order = np.argsort(-s, kind="stable")
-    good = np.cumsum(o[order] == Outcome.CORRECT)
-    bad = np.cumsum(o[order] == Outcome.HALLUCINATED)
-    # a threshold can only cut between distinct scores
-    cut = np.r_[s[order][1:] != s[order][:-1], True] if len(s) else np.zeros(0, dtype=bool)
-    ok = cut & (bad <= alpha * np.maximum(good + bad, 1))
+    o = outcomes[usable]
+    best = oracle_threshold(scores[usable], o == Outcome.CORRECT, o == Outcome.HALLUCINATED, alpha)
     raw_correct = int((outcomes == Outcome.CORRECT).sum())
-    best = int(good[ok].max()) if ok.any() else 0
-    n_ans = int((good + bad)[ok][np.argmax(good[ok])]) if ok.any() else 0
-    return {"kept": best / raw_correct if raw_correct else None, "answered": n_ans}
+    return {"kept": best["correct_n"] / raw_correct if raw_correct else None, "answered": best["answered_n"]}
 
 
 def _at(guard, gens, outcomes, alpha: float | None, *, decisions=None) -> dict:

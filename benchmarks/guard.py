@@ -102,21 +102,22 @@ def oracle(records, alpha: float) -> dict:
     """The best answer threshold on the guard's own score chosen on the evaluated questions
     themselves (what no calibration can beat with this detector and pre-check): the most
     correct answers kept with realised risk ≤ ``alpha``, among the questions the model did not
-    abstain on and the pre-check let through. Also without the pre-check."""
+    abstain on and the pre-check let through (:func:`nescio.evaluate.metrics.oracle_threshold`).
+    Also without the pre-check."""
+    from nescio.evaluate.metrics import oracle_threshold
+
+    outcome = np.array([str(r.outcome) for r in records])
+    score = np.array([-np.inf if r.score is None else r.score for r in records], dtype=float)
+    fired = np.array([r.precheck_fired or r.model_abstained for r in records], dtype=bool)
+    n_correct = int((outcome == "correct").sum())
     out = {}
     for name, use_pre in (("with_precheck", True), ("without_precheck", False)):
-        pool = [r for r in records if str(r.outcome) != "abstained" and not (use_pre and r.precheck_fired)]
-        pool.sort(key=lambda r: -(r.score if r.score is not None else -np.inf))
-        n_correct = sum(str(r.outcome) == "correct" for r in records)
-        best, k_best, c = (0, 0), 0, 0
-        for k, r in enumerate(pool, 1):
-            c += str(r.outcome) == "correct"
-            if (k - c) / k <= alpha and c > best[0]:
-                best, k_best = (c, k - c), k
-        out[name] = {"alpha": alpha, "answered": k_best / len(records) if records else None,
-                     "answered_n": k_best, "correct_n": best[0], "hallucinated_n": best[1],
-                     "realised_risk": best[1] / k_best if k_best else None,
-                     "kept": best[0] / n_correct if n_correct else None}
+        pool = (outcome != "abstained") & ~(fired if use_pre else np.zeros(len(records), dtype=bool))
+        b = oracle_threshold(score[pool], outcome[pool] == "correct", outcome[pool] == "hallucinated", alpha)
+        k = b["answered_n"]
+        out[name] = {"alpha": alpha, "answered": k / len(records) if len(records) else None, **b,
+                     "realised_risk": b["hallucinated_n"] / k if k else None,
+                     "kept": b["correct_n"] / n_correct if n_correct else None}
     return out
 
 

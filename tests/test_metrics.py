@@ -103,3 +103,21 @@ def test_ece_worked_example_and_perfect_calibration():
 def test_length_mismatch_is_a_nescio_error():
     with pytest.raises(NescioError):
         auroc([0.1, 0.2], [1])
+
+
+def test_oracle_threshold_keeps_the_most_correct_within_alpha_and_never_splits_ties():
+    from nescio.evaluate.metrics import oracle_threshold
+
+    # 10 correct on top, then a tie of one correct and one wrong, then wrong answers
+    s = np.r_[np.linspace(1.0, 0.9, 10), 0.5, 0.5, np.linspace(0.4, 0.0, 5)]
+    good = np.r_[np.ones(10), 1, 0, np.zeros(5)].astype(bool)
+    bad = ~good
+    assert oracle_threshold(s, good, bad, 0.1) == {"correct_n": 11, "hallucinated_n": 1, "answered_n": 12}
+    assert oracle_threshold(s, good, bad, 0.05) == {"correct_n": 10, "hallucinated_n": 0, "answered_n": 10}
+    # the tie cannot be split: with the wrong answer first in input order it is still all or nothing
+    s2, g2 = s.copy(), good.copy()
+    g2[10], g2[11] = False, True
+    assert oracle_threshold(s2, g2, ~g2, 0.05)["answered_n"] == 10
+    # not-counted answers (both masks False) are skipped; nothing qualifies → zeros
+    assert oracle_threshold([0.9, 0.8], [False, False], [True, True], 0.1) == {"correct_n": 0, "hallucinated_n": 0,
+                                                                            "answered_n": 0}

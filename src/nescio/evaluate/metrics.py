@@ -188,3 +188,27 @@ def ece(p_correct, correct, n_bins: int = 10) -> float:
     if n == 0:
         return float("nan")
     return float(sum(b["count"] / n * abs(b["accuracy"] - b["mean_confidence"]) for b in bins if b["count"]))
+
+
+def oracle_threshold(scores, correct, hallucinated, alpha: float) -> dict:
+    """The best answer threshold chosen on these answers themselves (a diagnostic upper bound,
+    no guarantee): answering every answer with score ≥ λ, the λ that keeps the most correct
+    answers with realised risk (hallucinated / answered) ≤ ``alpha``. A threshold only cuts
+    between distinct scores. ``scores``: higher = more likely correct; ``correct`` /
+    ``hallucinated``: boolean masks over the same answers (both False = not counted, e.g. the
+    model abstained). Returns ``correct_n``, ``hallucinated_n``, ``answered_n`` (0 when no
+    threshold qualifies).
+
+    >>> oracle_threshold([0.9, 0.8, 0.8, 0.1], [1, 1, 0, 0], [0, 0, 1, 1], 0.1)
+    {'correct_n': 1, 'hallucinated_n': 0, 'answered_n': 1}
+    """
+    s = np.asarray(scores, dtype=float)
+    good, bad = np.asarray(correct, dtype=bool), np.asarray(hallucinated, dtype=bool)
+    order = np.argsort(-s, kind="stable")
+    g, b = np.cumsum(good[order]), np.cumsum(bad[order])
+    cut = np.r_[s[order][1:] != s[order][:-1], True] if len(s) else np.zeros(0, dtype=bool)
+    ok = cut & (b <= alpha * np.maximum(g + b, 1))
+    if not ok.any() or g[ok].max() == 0:
+        return {"correct_n": 0, "hallucinated_n": 0, "answered_n": 0}
+    i = np.flatnonzero(ok)[np.argmax(g[ok])]
+    return {"correct_n": int(g[i]), "hallucinated_n": int(b[i]), "answered_n": int(g[i] + b[i])}
