@@ -120,6 +120,7 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     else:
         assert "at_tightest_level" not in saved
     # the certified frontier: every finite certified level, monotone, its test figures the decisions'
+    # (this tiny run often certifies nothing; frontier_points is tested on its own below)
     frontier = saved.get("frontier") or []
     assert [f["alpha"] for f in frontier] == sorted(finite)
     assert all(a["calibration_answered"] <= b["calibration_answered"] and a["threshold"] >= b["threshold"]
@@ -244,3 +245,19 @@ def test_summary_names_the_tightest_certified_level_when_alpha_is_not_certified(
     out = " ".join(capsys.readouterr().out.split())
     assert "certified frontier (α: answered, realised risk, kept): 0.2: 18.0%, 20.4%, 58.1%; 0.25: 25.0%, 26.0%, 70.0%" in out
     assert EvalResult.from_json(json.loads(json.dumps(res.to_json()))).frontier == pts
+
+
+def test_frontier_points_tally_what_each_certified_threshold_answers():
+    from nescio.evaluate.run import frontier_points
+
+    outcomes = np.array(["correct", "correct", "hallucinated", "correct", "hallucinated", "abstained"], dtype=object)
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.95])
+    declined = np.array([False, False, False, True, False, False])  # the 4th was blocked by the pre-check
+    rows = [{"alpha": a, "threshold": t, "calibration_answered": n, "calibration_hallucinated": k,
+             "calibration_risk_upper_bound": u} for a, t, n, k, u in ((0.2, 0.75, 10, 1, 0.18), (0.4, 0.5, 20, 5, 0.39))]
+    tight, loose = frontier_points(rows, scores, declined, outcomes)
+    assert (tight.alpha, tight.calibration_answered) == (0.2, 10)
+    assert tight.answered == pytest.approx(2 / 6) and tight.realised_risk == 0.0 and tight.kept == pytest.approx(2 / 3)
+    # the declined correct answer is not given, the model's own abstention is not an answer
+    assert loose.answered == pytest.approx(4 / 6) and loose.realised_risk == pytest.approx(2 / 4)
+    assert loose.kept == pytest.approx(2 / 3)

@@ -261,12 +261,7 @@ def _evaluate_one(
         if levels:
             at_tightest = TightestLevel(**tally(guard.decide(te_g, alpha=levels[0]).action_array(), outcomes),
                                         alpha=levels[0], tightest_alpha=guard.tightest_alpha_)
-    # the certified risk–coverage frontier: every certified level, on calibration and here
-    frontier = tuple(
-        FrontierPoint(**row, **{k: v for k, v in tally(np.where((d.scores >= row["threshold"]) & ~declined, ANSWER, ABSTAIN)
-                                                       .astype(object), outcomes).items()
-                                if k in ("answered", "realised_risk", "kept")})
-        for row in guard.certified_frontier())
+    frontier = frontier_points(guard.certified_frontier(), d.scores, declined, outcomes)
     from nescio.train.report import training_for
 
     return EvalResult(
@@ -317,6 +312,19 @@ def _evaluate_one(
 def _run_dir_name(spec: str, prompt: str) -> str:
     """The per-model folder under ``out`` (guard, decisions.jsonl, default generations)."""
     return _slug(spec) + ("" if prompt == "default" else f"-{prompt}")
+
+
+def frontier_points(rows, scores, declined, outcomes) -> tuple[FrontierPoint, ...]:
+    """The certified risk–coverage frontier on the evaluated questions: for each row of
+    :meth:`Guard.certified_frontier` (calibration side), what its threshold answers here (plain
+    answers: score ≥ threshold, not blocked by the pre-check nor declined by the model)."""
+    scores, declined = np.asarray(scores, dtype=float), np.asarray(declined, dtype=bool)
+    out = []
+    for row in rows:
+        acts = np.where((scores >= row["threshold"]) & ~declined, ANSWER, ABSTAIN).astype(object)
+        t = tally(acts, outcomes)
+        out.append(FrontierPoint(**row, answered=t["answered"], realised_risk=t["realised_risk"], kept=t["kept"]))
+    return tuple(out)
 
 
 def evaluate(
