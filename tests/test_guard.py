@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nescio.policy import answer, ask
+from nescio.pipeline import answer, ask
+from nescio.policy.precheck import PRECHECK_REASON
 from nescio.policy.guard import MAX_QUESTION_CHARS, Guard, check_question
 from nescio.policy.scoring import ABSTAIN_TEXT, HEDGE_TEMPLATE
 from nescio.types import Action, Decision, DecisionBatch, NescioError, Outcome, Question
@@ -139,21 +140,21 @@ def test_precheck_abstains_before_generating(fitted, tiny, monkeypatch):
     """A question the pre-check blocks gets only the one-token prefill pass, never a full answer."""
     import copy
 
-    import nescio.models as models
+    from nescio.models.backend import HFBackend
 
     guard = copy.copy(fitted[0])
     guard.precheck_ = copy.copy(guard.precheck_)
     calls = []
-    real_generate = models.generate
+    real_generate = HFBackend.generate
 
-    def counting_generate(model, questions, config, **kw):
+    def counting_generate(self, questions, config, **kw):  # every model pass goes through the backend
         calls.append((len(questions), config.max_new_tokens))
-        return real_generate(model, questions, config, **kw)
+        return real_generate(self, questions, config, **kw)
 
-    monkeypatch.setattr(models, "generate", counting_generate)
+    monkeypatch.setattr(HFBackend, "generate", counting_generate)
     guard.precheck_.threshold_ = 0.0  # probabilities are ≥ 0: fires on everything
     d = ask(tiny, guard, "How old is the famous trapeze artist Nina Panickssery?")
-    assert d.abstained and d.answer is None and d.p_correct is None and "before generating" in d.reason
+    assert d.abstained and d.answer is None and d.p_correct is None and d.reason == PRECHECK_REASON
     assert calls == [(1, 1)]
 
     calls.clear()
@@ -213,7 +214,7 @@ def test_unfitted_guard_and_bad_guard_dir(tmp_path):
 @pytest.fixture
 def random_outcomes(monkeypatch):
     """Grade generations as correct/hallucinated at random (the tiny model's answers are noise)."""
-    from nescio.policy import answering as answer_mod
+    from nescio import grading as answer_mod
 
     rng = np.random.default_rng(1)
     monkeypatch.setattr(answer_mod, "grade_outcomes", lambda gens: [

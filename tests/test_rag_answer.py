@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from nescio.rag.answer import NO_EVIDENCE_REASON, RagSettings, rag_answer
+from nescio.pipeline import rag_answer
+from nescio.rag.answer import NO_EVIDENCE_REASON, RagSettings
 from nescio.rag.filter import RelevanceFilter
 from nescio.rag.index import Index
 from nescio.types import Outcome

@@ -184,7 +184,7 @@ def _bench(tmp_path, qs, name="mine.jsonl"):
 def workflow(setup, tiny, tmp_path, monkeypatch):
     """A saved guard, a user JSONL, the tiny model for --model, synthetic grades for its answers."""
     import nescio.models
-    import nescio.policy.answering as answering
+    import nescio.grading as answering
 
     guard, user, outcomes = setup
     guard.save(tmp_path / "guard")

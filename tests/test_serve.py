@@ -64,7 +64,7 @@ def test_start_up_says_guarded_and_lists_the_model(server, client, built):
 
 
 def test_decisions_match_the_guard_in_process(client, built):
-    from nescio.policy import ask
+    from nescio.pipeline import ask
 
     lm, guard, _, _ = built
     questions = ANSWERABLE + UNKNOWN
@@ -113,7 +113,7 @@ def test_logprobs_match_nescio_generation(client, built):
 
 def test_multi_turn_goes_through_the_chat_template(client, built):
     from nescio.models.prompts import SYSTEM_PROMPT
-    from nescio.serve.backend import generate_prompts
+    from nescio.models.backend import HFBackend
     from nescio.types import GenerationConfig, Question
 
     lm, guard, _, _ = built
@@ -125,7 +125,7 @@ def test_multi_turn_goes_through_the_chat_template(client, built):
     prompt = lm.tokenizer.apply_chat_template([{"role": "system", "content": SYSTEM_PROMPT}] + messages,
                                               tokenize=False, add_generation_prompt=True)
     cfg = GenerationConfig(max_new_tokens=guard.generation_config_.max_new_tokens)
-    g = generate_prompts(lm, [Question(id="m", text="And item 2?")], [prompt], cfg)[0]
+    g = HFBackend(lm).generate([Question(id="m", text="And item 2?")], cfg, prompts=[prompt])[0]
     assert r.choices[0].message.content == g.text == ext["raw_answer"]
     assert r.usage.prompt_tokens == g.prompt_token_count
 

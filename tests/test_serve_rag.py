@@ -16,7 +16,9 @@ pytest.importorskip("fastapi")
 from serve_support import ThreadServer  # noqa: E402
 from test_rag import CORPUS, HashEmbedder  # noqa: E402
 
-from nescio.rag.answer import NO_EVIDENCE_REASON, RagSettings, rag_answer  # noqa: E402
+from nescio.models.backend import HFBackend  # noqa: E402
+from nescio.pipeline import rag_answer  # noqa: E402
+from nescio.rag.answer import NO_EVIDENCE_REASON, RagSettings  # noqa: E402
 from nescio.rag.filter import RelevanceFilter  # noqa: E402
 from nescio.rag.index import Index  # noqa: E402
 from nescio.types import Outcome, Question  # noqa: E402
@@ -130,7 +132,7 @@ def test_serve_rag_abstains_without_running_the_model_when_nothing_passes(rag_en
     c = _client(serving(settings))
     expected = rag_answer(tiny, guard, settings, [NOTHING])[0]
     assert expected.abstained and expected.reason == NO_EVIDENCE_REASON
-    monkeypatch.setattr(backend, "generate_prompts", lambda *a, **k: pytest.fail("the model ran"))
+    monkeypatch.setattr(HFBackend, "generate", lambda *a, **k: pytest.fail("the model ran"))
     r = _chat(c, NOTHING)
     ext = r.choices[0].model_extra["nescio"]
     assert r.choices[0].message.content == expected.text

@@ -39,7 +39,11 @@ _LAZY = {
     "grade": "nescio.grading",
     "compute_signals": "nescio.signals",
     "Guard": "nescio.policy",
-    "answer": "nescio.policy",
+    "answer": "nescio.pipeline",
+    "ask": "nescio.pipeline",
+    "AnswerPipeline": "nescio.pipeline",
+    "Backend": "nescio.models",
+    "HFBackend": "nescio.models",
     "evaluate": "nescio.evaluate",
     "run_theory": "nescio.theory",
 }

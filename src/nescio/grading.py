@@ -31,6 +31,7 @@ The rules, in order (see docs/data.md for the reasoning):
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -495,3 +496,17 @@ def grade(question: Question, answer_text: str) -> Grade:
         # e.g. NEC real entities, FalseQA valid premises: only abstention can be judged
         return Grade(Outcome.HALLUCINATED, "unverifiable: no gold answers", span)
     return Grade(Outcome.HALLUCINATED, "no gold alias" if question.answerable else "asserted an answer", span)
+
+
+@functools.lru_cache(maxsize=65536)
+def model_abstained(text: str) -> bool:
+    """Did the model decline by itself? (the grader's abstention detector, no gold needed; cached per text)."""
+    if not text.strip():
+        return True
+    q = Question(id="abstention-check", text="?", answers=(), answerable=False, category="user")
+    return grade(q, text).outcome is Outcome.ABSTAINED
+
+
+def grade_outcomes(generations) -> list[Outcome]:
+    """The graded :class:`Outcome` of each generation."""
+    return [grade(g.question, g.text).outcome for g in generations]

@@ -23,6 +23,21 @@ class NescioError(Exception):
     """A user-facing error: the CLI prints its message on one line, no traceback."""
 
 
+MAX_QUESTION_CHARS = 4000
+
+
+def check_question(text: object) -> str:
+    """The one question validator (ask, answer, score, serve): a non-empty string of at most
+    :data:`MAX_QUESTION_CHARS` characters; returns it stripped."""
+    if not isinstance(text, str):
+        raise NescioError(f"question must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise NescioError("question is empty; give a non-empty question")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise NescioError(f"question is {len(text):,} characters long; accepted: at most {MAX_QUESTION_CHARS:,}")
+    return text.strip()
+
+
 class _ValueEnum(str, enum.Enum):
     """A str-enum whose ``str()`` is its value (numpy turns an enum scalar into ``str(member)``),
     with :meth:`coerce` turning a misspelt value into a NescioError instead of an empty mask."""

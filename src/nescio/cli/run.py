@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from nescio.cli.rag import rag_settings
-        from nescio.policy.default import ask_default
+        from nescio.pipeline import ask_default
 
         console = Console()
         if prompt != "default":
@@ -140,12 +140,7 @@ def register(app: typer.Typer) -> None:
 
             model = load_model(model, prompt=prompt)
         settings = rag_settings(rag, rag_k, no_evidence, require_support=support_check)
-        if settings is None:
-            d = ask_default(question, model, guard, console=Console(stderr=True))
-        else:
-            from nescio.rag.answer import rag_ask_default
-
-            d = rag_ask_default(question, model, guard, settings, console=Console(stderr=True))
+        d = ask_default(question, model, guard, retriever=settings, console=Console(stderr=True))
         style = "yellow" if d.hedged else ("red" if d.abstained else "green")
         console.print(f"[bold {style}]{d.text}[/]")
         console.print(f"why: {d.reason}")

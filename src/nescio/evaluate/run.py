@@ -25,7 +25,7 @@ from nescio.evaluate.result import (
     OperatingPoint, PrecheckRates, RawTally, SignalScore, Tally, Targets, TightestLevel, Timing, write_decisions,
 )
 from nescio.models.embedded import DEFAULT_MODEL
-from nescio.policy.answering import grade_outcomes
+from nescio.grading import grade_outcomes
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR
 from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level

@@ -12,6 +12,11 @@ from nescio.lazy import lazy_getattr
 from nescio.models.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 
 _LAZY = {
+    "Backend": "nescio.models.backend",
+    "HFBackend": "nescio.models.backend",
+    "BACKENDS": "nescio.models.backend",
+    "as_backend": "nescio.models.backend",
+    "score": "nescio.models.teacher",
     "LoadedModel": "nescio.models.load",
     "load_model": "nescio.models.load",
     "generate": "nescio.models.generation",

@@ -70,6 +70,9 @@ class ActivationCapture(HookSet):
         self._pooled: dict[str, Any] = {}  # key -> [B, dim] values read at prefill
         self._steps: dict[str, list] = defaultdict(list)  # "site/layer" -> [n_greedy, dim] per step
         self._step_questions: list = []  # [n_greedy] prompt index per step
+        self._last_index = None  # teacher forcing: [B] index of each row's last prompt token
+        self._answer_index = None  # teacher forcing: [B, T] index of each row's answer tokens (padded)
+        self._teacher: dict[str, Any] = {}  # "site/layer" -> [B, T, dim] answer-token values (teacher forcing)
 
     # ------------------------------------------------------------ hooks
     def _register(self) -> None:
@@ -115,7 +118,10 @@ class ActivationCapture(HookSet):
         every_prompt_token = bool(positions.intersection(("prompt_mean", "entity_last")))
 
         def tap(read) -> None:
-            if self._phase == "prefill":
+            if self._phase == "teacher":
+                x = read(None, False)  # [B, S, H]: every position of prompt + answer
+                self._record(site, layer, positions, lambda sel: sel(x))
+            elif self._phase == "prefill":
                 x = read(None, not every_prompt_token)  # [B, S, H], or [B, 1, H]: the last prompt token
                 self._record(site, layer, positions, lambda sel: sel(x))
             elif self._phase == "decode" and self._n_greedy and positions.intersection(ANSWER_POSITIONS):
@@ -127,12 +133,14 @@ class ActivationCapture(HookSet):
     def _record(self, site: str, layer: int, positions: set[str], value) -> None:
         import torch
 
-        if self._phase == "prefill":
+        if self._phase in ("prefill", "teacher"):
+            teacher = self._phase == "teacher"
+            rows = torch.arange(self._prompt_mask.shape[0], device=self._prompt_mask.device)
+            last = (lambda x: x[rows, self._last_index, :]) if teacher else (lambda x: x[:, -1, :])
             for pos in positions.intersection(PREFILL_POSITIONS):
                 if pos == "last_prompt":
-                    v = value(lambda x: x[:, -1, :])
+                    v = value(last)
                 elif pos == "entity_last":
-                    rows = torch.arange(self._entity_index.shape[0], device=self._entity_index.device)
                     v = value(lambda x: x[rows, self._entity_index, :])
                 else:  # prompt_mean
                     mask = self._prompt_mask
@@ -140,7 +148,10 @@ class ActivationCapture(HookSet):
                 self._pooled[activation_key(site, layer, pos)] = v.detach().float().cpu()
             if "answer" in positions or "answer_mean" in positions:
                 # answer_mean falls back to the last prompt token when the answer is empty
-                self._pooled[f"{site}/{layer}/_fallback"] = value(lambda x: x[:, -1, :]).detach().float().cpu()
+                self._pooled[f"{site}/{layer}/_fallback"] = value(last).detach().float().cpu()
+                if teacher:
+                    self._teacher[f"{site}/{layer}"] = value(
+                        lambda x: x[rows[:, None], self._answer_index, :]).detach().float().cpu()
         elif self._phase == "decode" and self._n_greedy and ("answer" in positions or "answer_mean" in positions):
             n = self._n_greedy
             self._steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float().cpu())
@@ -151,6 +162,19 @@ class ActivationCapture(HookSet):
         self._phase = "prefill"
         self._prompt_mask = prompt_mask.float()
         self._entity_index = entity_index
+
+    def teacher(self, prompt_mask: torch.Tensor, entity_index: torch.Tensor, last_index: torch.Tensor,
+                answer_index: torch.Tensor) -> None:
+        """The next forward is teacher forcing over prompt + answer (one row per question):
+        ``prompt_mask`` [B, S] (1 = prompt token), ``entity_index`` / ``last_index`` [B] (the
+        entity's and the last prompt token's index), ``answer_index`` [B, T] (the answer tokens'
+        indices, padded with any valid index). The answer rows read there are the ones a decode
+        step would have read when that token was fed back."""
+        self._phase = "teacher"
+        self._prompt_mask = prompt_mask.float()
+        self._entity_index = entity_index
+        self._last_index = last_index
+        self._answer_index = answer_index
 
     def step(self, n_greedy: int, greedy_prompts: torch.Tensor) -> None:
         """The next forward is a decode step; its first ``n_greedy`` rows are greedy rows of ``greedy_prompts``."""
@@ -186,9 +210,13 @@ class ActivationCapture(HookSet):
             torch_dtype = site_dtype(site)
             chunks = self._steps.get(f"{site}/{layer}", [])
             values = torch.cat(chunks) if chunks else None
+            forced = self._teacher.get(f"{site}/{layer}")
             fallback = self._pooled[f"{site}/{layer}/_fallback"]
             for i in range(n_q):
-                rows = values[qidx == i][: answer_rows[i]] if values is not None else fallback[:0]
+                if forced is not None:
+                    rows = forced[i][: answer_rows[i]]
+                else:
+                    rows = values[qidx == i][: answer_rows[i]] if values is not None else fallback[:0]
                 if "answer" in positions:
                     out[i][activation_key(site, layer, "answer")] = rows.to(torch_dtype).numpy()
                 if "answer_mean" in positions:

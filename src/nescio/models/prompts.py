@@ -79,15 +79,28 @@ def prompt_template(prompt_format: str, prompt: str = "default") -> str:
     return fewshot_prefix(prompt) + "Question: {question}\nAnswer:"
 
 
+def chat_messages(tokenizer: Any, messages: list[dict]) -> list[dict]:
+    """``messages`` as the model's chat template accepts them: templates that reject a system
+    role (Gemma) get it folded into the first user turn. The one place this fallback lives."""
+    try:
+        tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return messages
+    except Exception:  # noqa: BLE001 - the template's own refusal (jinja raises plain exceptions)
+        if len(messages) > 1 and messages[0]["role"] == "system":
+            first = messages[1]
+            return [{"role": first["role"], "content": f"{messages[0]['content']}\n\n{first['content']}"}, *messages[2:]]
+        raise
+
+
+def render_chat(tokenizer: Any, messages: list[dict], *, add_generation_prompt: bool = True) -> str:
+    """The chat template applied to ``messages`` (with the system-role fallback)."""
+    return tokenizer.apply_chat_template(chat_messages(tokenizer, messages), tokenize=False,
+                                         add_generation_prompt=add_generation_prompt)
+
+
 def _chat(tokenizer: Any, user: str, system: str | None = SYSTEM_PROMPT) -> str:
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
-    try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    except Exception:  # some templates (e.g. Gemma) reject a system role: fold it into the user turn
-        merged = f"{system}\n\n{user}" if system else user
-        return tokenizer.apply_chat_template(
-            [{"role": "user", "content": merged}], tokenize=False, add_generation_prompt=True
-        )
+    return render_chat(tokenizer, messages)
 
 
 def format_question(tokenizer: Any, prompt_format: str, question_text: str, prompt: str = "default") -> str:

@@ -9,7 +9,9 @@ The guard is a composition of scikit-learn-style estimators and holds no model:
 - :mod:`~nescio.policy.scoring`: confidence target (Kalai et al.), hedge band, tallies;
 - :mod:`~nescio.policy.guard`: :class:`Guard` (``from_model`` / ``fit`` / ``decide`` / ``save`` / ``load``);
 - :mod:`~nescio.policy.recalibration`: :func:`recalibrate` (refit calibrator + thresholds on a user's questions);
-- :mod:`~nescio.policy.answering`: :func:`answer` (model + guard + texts → ``DecisionBatch``).
+
+Answering through a guard (backend + guard + texts → ``DecisionBatch``) is one layer up, in
+:mod:`nescio.pipeline`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,7 @@ _LAZY = {
     "Guard": "nescio.policy.guard",
     "GuardFitSummary": "nescio.policy.guard",
     "check_question": "nescio.policy.guard",
-    "answer": "nescio.policy.answering",
-    "ask": "nescio.policy.answering",
-    "grade_outcomes": "nescio.policy.answering",
+    "grade_outcomes": "nescio.grading",
     "Cascade": "nescio.policy.cascade",
     "SignalSet": "nescio.policy.signalset",
     "PreCheck": "nescio.policy.precheck",
@@ -38,7 +38,6 @@ _LAZY = {
     "BandPolicy": "nescio.policy.scoring",
     "confidence_target_score": "nescio.policy.scoring",
     "default_guard": "nescio.policy.default",
-    "ask_default": "nescio.policy.default",
 }
 
 __all__ = list(_LAZY)

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from nescio.policy.guard import Guard
-from nescio.types import Decision, NescioError
+from nescio.types import NescioError
 from nescio.models.embedded import DEFAULT_MODEL
 
 
@@ -21,13 +21,13 @@ def default_guard(model=DEFAULT_MODEL, guard_dir: str | Path | None = None, *, c
     """A fitted guard for ``model`` (LoadedModel or spec): from ``guard_dir`` when given, else
     the cached default (fitted on the built-in train/calibration splits on first use, then saved)."""
     from nescio.data import builtin_questions
-    from nescio.policy.answering import ensure_model
+    from nescio.models.backend import as_backend
 
     if guard_dir is not None:
         guard = Guard.load(guard_dir)  # a damaged guard fails here, before the model is loaded
-        guard.check_model(str(ensure_model(model).model_id))
+        guard.check_model(as_backend(model).model_id)
         return guard
-    lm = ensure_model(model)
+    lm = as_backend(model)
     prompt = getattr(lm, "prompt", "default")  # another prompt changes the answers: its own guard
     d = default_guard_dir(str(lm.model_id) + ("" if prompt == "default" else f"|prompt={prompt}"))
     if (d / "guard.json").is_file():
@@ -43,20 +43,3 @@ def default_guard(model=DEFAULT_MODEL, guard_dir: str | Path | None = None, *, c
     guard = Guard.from_model(lm, [q for q in qs if q.split in ("train", "calibration")], progress=console is not None)
     guard.save(d)
     return guard
-
-
-def ask_default(question: str, model: str = DEFAULT_MODEL, guard_dir: str | Path | None = None, *,
-                console=None) -> Decision:
-    """``nescio ask``: one question through ``guard_dir`` (or the cached default guard) with ``model``."""
-    from nescio.policy.answering import ask, ensure_model
-    from nescio.policy.guard import check_question
-
-    check_question(question)
-    if guard_dir is not None:
-        guard = Guard.load(guard_dir)  # fail on a damaged guard before loading the model
-        lm = ensure_model(model)
-        guard.check_model(str(lm.model_id))
-    else:
-        lm = ensure_model(model)
-        guard = default_guard(lm, console=console)
-    return ask(lm, guard, question)

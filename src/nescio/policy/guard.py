@@ -31,30 +31,19 @@ from nescio.artifacts import damaged, read_artifact, write_artifact
 from nescio.params import Params, from_params
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR, check_calibration_method
 from nescio.policy.detector import Detector
-from nescio.policy.precheck import PRECHECK_SIGNAL, PreCheck, PrecheckResult
+from nescio.policy.precheck import PRECHECK_REASON, PRECHECK_SIGNAL, PreCheck, PrecheckResult
 from nescio.policy.risk import ALPHA_LEVELS, RiskPolicy, check_level
 from nescio.policy.scoring import ABSTAIN_TEXT, BandPolicy
 from nescio.policy.signalset import SignalSet, check_signals
+from nescio.types import MAX_QUESTION_CHARS, check_question  # noqa: F401  (re-exported)
 from nescio.types import Action, DecisionBatch, Generation, GenerationConfig, NescioError, Outcome, Question
 
 GUARD_SCHEMA_VERSION = 2
-MAX_QUESTION_CHARS = 4000
 DEFAULT_SIGNALS = (
     "sequence_nll", "mean_token_nll", "max_token_nll", "mean_token_entropy", "max_token_entropy",
     "one_minus_first_token_margin", "probe_last_prompt", "probe_answer_mean",
 )
 """Cheap signals (read off the greedy pass) + probes on captured residual streams."""
-
-
-def check_question(text: object) -> str:
-    """Validate a user question: a non-empty string of at most MAX_QUESTION_CHARS characters."""
-    if not isinstance(text, str):
-        raise NescioError(f"question must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise NescioError("question is empty; give a non-empty question")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise NescioError(f"question is {len(text):,} characters long; accepted: at most {MAX_QUESTION_CHARS:,}")
-    return text.strip()
 
 
 @dataclass(frozen=True)
@@ -172,19 +161,19 @@ class Guard(Params):
         Either ``questions`` carrying ``split`` fields ("train" / "calibration"; others are
         ignored) or separate ``train`` and ``calibration`` lists. ``params`` are the
         constructor's (alpha, delta, signals, hedge_alpha, use_precheck, ...)."""
-        from nescio.policy.answering import ensure_model, grade_outcomes
+        from nescio.grading import grade_outcomes
+        from nescio.models.backend import as_backend
 
         guard = cls(**params)
         guard._check_params()
-        lm = ensure_model(model)
+        backend = as_backend(model)
         train, calibration = split_questions(questions, train, calibration)
-        from nescio.models import generate
-
-        gens = generate(lm, list(train) + list(calibration), guard.generation_config(model=lm), progress=progress)
+        gens = backend.generate(list(train) + list(calibration), guard.generation_config(model=backend),
+                                progress=progress)
         by_id = {g.question.id: g for g in gens}
         tr = [by_id[q.id] for q in train]
         ca = [by_id[q.id] for q in calibration]
-        return guard.fit(tr, grade_outcomes(tr), ca, grade_outcomes(ca), model_id=lm.model_id, model_spec=lm.spec)
+        return guard.fit(tr, grade_outcomes(tr), ca, grade_outcomes(ca), model_id=backend.model_id, model_spec=getattr(backend, 'spec', backend.model_id))
 
     def precheck_fit_config(self, model=None) -> GenerationConfig | None:
         """The prefill-only config (one forward pass over the prompt, no answer) whose passes
@@ -301,12 +290,14 @@ class Guard(Params):
             return PrecheckResult(np.zeros(len(gens), dtype=bool), np.full(len(gens), np.nan))
         return self.precheck_.check(gens)
 
-    def decide(self, generations: Sequence[Generation], *, alpha: float | None = None) -> DecisionBatch:
+    def decide(self, generations: Sequence[Generation], *, alpha: float | None = None,
+               precheck: PrecheckResult | None = None) -> DecisionBatch:
         """Decide for each generation: answer, hedge or abstain, with P(correct) and the reason.
 
         ``alpha=None`` uses the fitted α; any other α must be one of :meth:`certified_levels`
-        (else a NescioError naming them). No model is needed."""
-        from nescio.policy.answering import model_abstained
+        (else a NescioError naming them). ``precheck``: the pre-check already run on these
+        questions' prefills (:meth:`precheck`), not computed again. No model is needed."""
+        from nescio.grading import model_abstained
 
         self._check_fitted()
         threshold, floor = self.policy_.thresholds(alpha)
@@ -316,7 +307,9 @@ class Guard(Params):
         X = self.signal_set_.transform(gens) if gens else np.zeros((0, len(self.signal_names_)))
         score = self.detector_.raw_score(X) if gens else np.zeros(0)
         p = self.detector_.predict_proba(X) if gens else np.zeros(0)
-        pc = self.precheck(gens)
+        pc = self.precheck(gens) if precheck is None else precheck
+        if len(pc.fired) != n:
+            raise NescioError(f"decide got a pre-check result for {len(pc.fired)} questions, not {n}")
         declined = np.array([model_abstained(g.text) for g in gens], dtype=bool)
         band = BandPolicy(threshold, floor)
         actions = list(band.actions(score))
@@ -326,7 +319,7 @@ class Guard(Params):
             if pc.fired[i] or declined[i]:
                 actions[i] = Action.ABSTAIN
             if pc.fired[i]:
-                reasons.append("pre-check: the question looks unknowable to the model (last-prompt probe)")
+                reasons.append(PRECHECK_REASON)
             elif declined[i]:
                 reasons.append("the model itself declined to answer")
             elif actions[i] is Action.ANSWER:

@@ -26,6 +26,8 @@ from nescio.policy.signalset import SignalSet
 from nescio.types import Generation, NescioError
 
 PRECHECK_SIGNAL = "knowability_last_prompt"
+PRECHECK_REASON = "pre-check: the question looks unknowable to the model (last-prompt probe); abstained"
+"""The one reason text of a pre-check abstention (before generating, or in ``Guard.decide``)."""
 
 
 @dataclass(frozen=True, eq=False)

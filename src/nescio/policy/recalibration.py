@@ -281,7 +281,8 @@ def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alph
     ``out`` already holding a guard is refused unless ``overwrite``."""
     from nescio.data import load_questions
     from nescio.evaluate.run import generate_stored
-    from nescio.policy.answering import ensure_model, grade_outcomes
+    from nescio.grading import grade_outcomes
+    from nescio.policy.answering import ensure_model
 
     out = Path(out)
     if out.exists() and not out.is_dir():

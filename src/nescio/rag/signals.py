@@ -18,31 +18,29 @@ from nescio.signals.retrieval import (  # noqa: F401  (re-exported)
     rag_support_lexical,
     rag_top_relevance,
 )
-from nescio.types import Generation
+from nescio.types import Generation, GenerationConfig
 
 
-def score_context_reliance(lm: Any, generations: Sequence[Generation], *, progress: bool = False) -> list[Generation]:
-    """Re-score each RAG answer under the closed-book prompt (one teacher-forced forward pass per
-    question) and return the generations with ``answer_logprob_without_passages`` filled."""
-    import torch
-    from tqdm.auto import tqdm
+def score_context_reliance(backend: Any, generations: Sequence[Generation], *, progress: bool = False) -> list[Generation]:
+    """Re-score each RAG answer under the closed-book prompt (teacher forcing through the backend:
+    one batched prefill over prompt + answer) and return the generations with
+    ``answer_logprob_without_passages`` filled. ``backend``: a Backend or LoadedModel."""
+    from nescio.models.backend import as_backend
 
+    gens = list(generations)
+    todo = [i for i, g in enumerate(gens) if g.question.retrieval is not None and g.token_ids and g.question.retrieval.kept]
+    values = {i: float(sum(g.token_logprobs)) for i, g in enumerate(gens)
+              if g.question.retrieval is not None and g.token_ids and not g.question.retrieval.kept}
+    if todo:
+        closed = [replace(gens[i].question, retrieval=None) for i in todo]
+        scored = as_backend(backend).score(closed, [gens[i].text for i in todo], GenerationConfig(top_k=1),
+                                           token_ids=[gens[i].token_ids for i in todo], progress=progress)
+        values.update({i: float(sum(s.token_logprobs)) for i, s in zip(todo, scored)})
     out = []
-    add_special = lm.prompt_format != "chat"
-    with torch.inference_mode():
-        for g in tqdm(list(generations), disable=not progress, desc="context reliance", unit="q"):
-            r = g.question.retrieval
-            if r is None or not g.token_ids:
-                out.append(g)
-                continue
-            if not r.kept:
-                value = float(sum(g.token_logprobs))
-            else:
-                prompt = lm.format_prompt(g.question.text)
-                ids = lm.tokenizer(prompt, add_special_tokens=add_special)["input_ids"]
-                full = torch.tensor([list(ids) + list(g.token_ids)], device=lm.device)
-                logits = lm.model(full).logits[0, len(ids) - 1 : -1].float()
-                lp = torch.log_softmax(logits, -1).gather(1, full[0, len(ids):, None])[:, 0]
-                value = float(lp.sum())
-            out.append(replace(g, question=replace(g.question, retrieval=replace(r, answer_logprob_without_passages=value))))
+    for i, g in enumerate(gens):
+        if i not in values:
+            out.append(g)
+            continue
+        r = g.question.retrieval
+        out.append(replace(g, question=replace(g.question, retrieval=replace(r, answer_logprob_without_passages=values[i]))))
     return out

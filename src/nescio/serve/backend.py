@@ -6,7 +6,7 @@ Per batch: (0) with ``--rag``, requests whose retrieval kept no passage under th
 prefill, one token) and those it fires on are answered "I don't know" without generating;
 (2) the rest are generated together in one batched call (greedy row + the sampled rows,
 captures the guard needs in the same passes); (3) the guard decides on each greedy answer.
-:func:`generate_prompts` is the one place that calls the generation engine.
+All of it runs in :class:`nescio.pipeline.AnswerPipeline` over the model's Backend.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Any, Sequence
 
 from nescio.serve.guarding import GuardView, Verdict, render
 from nescio.serve.protocol import Sampling
-from nescio.types import Generation, GenerationConfig, Question
+import numpy as np
+
+from nescio.types import Action, Generation, GenerationConfig, Question
 
 
 @dataclass(frozen=True)
@@ -70,16 +72,6 @@ class Result:
         return sum(len(c.tokens) for c in self.choices)
 
 
-def generate_prompts(lm: Any, questions: list[Question], prompts: list[str], config: GenerationConfig) -> list[Generation]:
-    """One batched generation for ready-made prompt texts (chat template already applied)."""
-    from dataclasses import replace
-
-    from nescio.models import encode_prompts, generate
-
-    encoded = encode_prompts(lm, prompts, [(q.text, q.entity) for q in questions])
-    return generate(lm, questions, replace(config, batch_size=max(len(prompts), 1)), progress=False, prompts=encoded)
-
-
 def _questions(works: Sequence[Work]) -> list[Question]:
     out = []
     for w in works:
@@ -89,63 +81,72 @@ def _questions(works: Sequence[Work]) -> list[Question]:
     return out
 
 
-def run_batch(lm: Any, guard: GuardView | None, works: Sequence[Work]) -> list[Result]:
-    """Answer a batch of requests sharing :meth:`Work.batch_key`."""
-    from nescio.rag.retrieve import abstains_without_evidence
-
-    works = list(works)
-    results: list[Result | None] = [None] * len(works)
-    # 0. --rag: no passage passed the relevance filter and the policy is to abstain
-    for i, w in enumerate(works):
-        if w.retrieval is not None and abstains_without_evidence(Question(id="-", text="-", retrieval=w.retrieval)):
-            results[i] = _no_evidence_result(w, guard)
-    # 1. pre-check on the prompt alone
-    first = guard is not None and guard.precheck_first and guard.has_precheck
-    pre_idx = [i for i, w in enumerate(works) if w.guarded and first and results[i] is None]
-    if pre_idx:
-        config = GenerationConfig(max_new_tokens=1, capture=guard.precheck_capture())
-        prefills = generate_prompts(lm, _questions([works[i] for i in pre_idx]),
-                                    [works[i].prompt for i in pre_idx], config)
-        for i, fired, g in zip(pre_idx, guard.precheck_fired(prefills), prefills):
-            if fired:
-                results[i] = _precheck_result(works[i], guard, g.prompt_token_count)
-    todo = [i for i, r in enumerate(results) if r is None]
-    if not todo:
-        return results  # type: ignore[return-value]
-    # 2. one batched generation for the rest
-    s = works[todo[0]].sampling
-    top_k = max([10] + [works[i].sampling.top_logprobs for i in todo])
+def _config(works: Sequence[Work], guard: GuardView | None) -> GenerationConfig:
+    """The batch's generation settings: its sampling, the top-k it reports, the captures the guard reads."""
+    s = works[0].sampling
+    top_k = max([10] + [w.sampling.top_logprobs for w in works])
     capture = ()
     if guard is not None:
         top_k = max(top_k, guard.config.top_k)
         capture = guard.config.capture
-    config = GenerationConfig(max_new_tokens=s.max_tokens, n_samples=s.n if s.sampled else 0,
-                              temperature=s.temperature if s.sampled else 1.0, top_p=s.top_p, seed=0,
-                              top_k=top_k, capture=capture)
-    gens = generate_prompts(lm, _questions([works[i] for i in todo]), [works[i].prompt for i in todo], config)
-    if guard is not None and any(works[i].retrieval is not None for i in todo):
-        from nescio.rag.answer import with_context_reliance
+    return GenerationConfig(max_new_tokens=s.max_tokens, n_samples=s.n if s.sampled else 0,
+                            temperature=s.temperature if s.sampled else 1.0, top_p=s.top_p, seed=0, top_k=top_k,
+                            capture=capture, batch_size=max(len(works), 1))
 
-        gens = with_context_reliance(lm, guard.guard, gens)
-    # 3. the guard's decisions, grouped by risk level
-    verdicts: dict[int, Verdict] = {}
-    if guard is not None:
-        by_alpha: dict[float, list[int]] = {}
-        for k, i in enumerate(todo):
-            by_alpha.setdefault(works[i].alpha, []).append(k)
-        for alpha, ks in by_alpha.items():
-            for k, v in zip(ks, guard.decide([gens[k] for k in ks], alpha)):
-                verdicts[k] = _support_rule(works[todo[k]], gens[k], v)
-    for k, i in enumerate(todo):
-        results[i] = _result(lm, works[i], gens[k], verdicts.get(k), guard)
+
+def _verdict(batch, i: int) -> Verdict:
+    p = batch.p_correct[i]
+    return Verdict(action=batch.actions[i], text=batch.texts[i], p_correct=float(p) if np.isfinite(p) else None,
+                   reason=batch.reasons[i], precheck_fired=bool(batch.precheck_fired[i]),
+                   model_abstained=bool(batch.model_abstained[i]))
+
+
+def run_batch(backend: Any, guard: GuardView | None, works: Sequence[Work]) -> list[Result]:
+    """Answer a batch of requests sharing :meth:`Work.batch_key` through the answering pipeline
+    (:class:`nescio.pipeline.AnswerPipeline`): guarded requests take the pre-check first (when
+    the server runs it first); raw-mode requests are generated and decided without it, so
+    what they show is the model's own text."""
+    from nescio.models.backend import as_backend
+    from nescio.pipeline import AnswerPipeline
+    from nescio.rag.retrieve import abstains_without_evidence
+
+    backend = as_backend(backend)
+    works = list(works)
+    results: list[Result | None] = [None] * len(works)
+    questions = _questions(works)
+    config = _config(works, guard)
+    if guard is None:  # no guard: the no-evidence rule, then the model's own answers
+        todo = [i for i, q in enumerate(questions) if not abstains_without_evidence(q)]
+        for i in set(range(len(works))) - set(todo):
+            results[i] = _no_evidence_result(works[i], None)
+        gens = backend.generate([questions[i] for i in todo], config, prompts=[works[i].prompt for i in todo]) if todo else []
+        for i, g in zip(todo, gens):
+            results[i] = _result(backend, works[i], g, None, None)
+        return results  # type: ignore[return-value]
+    for first in (True, False):
+        idx = [i for i, w in enumerate(works) if (w.guarded and guard.precheck_first) == first]
+        if not idx:
+            continue
+        pipe = AnswerPipeline(backend, guard.guard, precheck_first=first,
+                              require_support=any(works[i].require_support for i in idx))
+        done = pipe.run([questions[i] for i in idx], alphas=[works[i].alpha for i in idx],
+                        prompts=[works[i].prompt for i in idx], config=config)
+        for k, i in enumerate(idx):
+            g, v = done.generations[k], _verdict(done.decisions, k)
+            if g is not None:
+                results[i] = _result(backend, works[i], g, v, guard)
+            elif questions[i].retrieval is not None and abstains_without_evidence(questions[i]):
+                results[i] = _no_evidence_result(works[i], guard)
+            else:
+                results[i] = _precheck_result(works[i], guard, done.prompt_tokens[k])
     return results  # type: ignore[return-value]
 
 
 def _precheck_result(work: Work, guard: GuardView, prompt_tokens: int) -> Result:
-    from nescio.policy.answering import PRECHECK_REASON
+    from nescio.policy.precheck import PRECHECK_REASON
     from nescio.policy.scoring import ABSTAIN_TEXT
 
-    verdict = Verdict(action="abstain", text=ABSTAIN_TEXT, p_correct=None, precheck_fired=True, model_abstained=False,
+    verdict = Verdict(action=Action.ABSTAIN, text=ABSTAIN_TEXT, p_correct=None, precheck_fired=True, model_abstained=False,
                       reason=PRECHECK_REASON)
     choice = Choice(text=ABSTAIN_TEXT, raw_answer=None, finish_reason="stop", tokens=())
     return Result(choices=(choice,) * work.sampling.n, prompt_tokens=prompt_tokens, verdict=verdict,
@@ -153,23 +154,11 @@ def _precheck_result(work: Work, guard: GuardView, prompt_tokens: int) -> Result
                   guarded=True, sampled=work.sampling.sampled)
 
 
-def _support_rule(work: Work, g: Generation, v: Verdict) -> Verdict:
-    """--rag: an answer the kept evidence does not hold is abstained on (as ``ask --rag``)."""
-    if not work.require_support or v.action == "abstain":
-        return v
-    from dataclasses import replace
-
-    from nescio.policy.scoring import ABSTAIN_TEXT
-    from nescio.rag.answer import UNSUPPORTED_REASON, unsupported
-
-    return replace(v, action="abstain", text=ABSTAIN_TEXT, reason=UNSUPPORTED_REASON) if unsupported(g) else v
-
-
 def _no_evidence_result(work: Work, guard: GuardView | None) -> Result:
     from nescio.policy.scoring import ABSTAIN_TEXT
     from nescio.rag.answer import NO_EVIDENCE_REASON
 
-    verdict = Verdict(action="abstain", text=ABSTAIN_TEXT, p_correct=None, precheck_fired=False,
+    verdict = Verdict(action=Action.ABSTAIN, text=ABSTAIN_TEXT, p_correct=None, precheck_fired=False,
                       model_abstained=False, reason=NO_EVIDENCE_REASON)
     choice = Choice(text=ABSTAIN_TEXT, raw_answer=None, finish_reason="stop", tokens=())
     certified = bool(guard is not None and work.alpha is not None and guard.certified(work.alpha)
@@ -183,10 +172,9 @@ def _cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
-def _choice(lm: Any, work: Work, ids, logprobs, tops, stop_reason: str, verdict: Verdict | None,
+def _choice(backend: Any, work: Work, ids, logprobs, tops, stop_reason: str, verdict: Verdict | None,
             guarded_text: str | None) -> Choice:
-    tok = lm.tokenizer
-    text = tok.decode(list(ids), skip_special_tokens=True)
+    text = backend.decode(ids)
     if stop_reason == "stop_string":  # few-shot prompts end the answer at a newline
         text = text.split("\n")[0]
     if work.strip:
@@ -196,7 +184,7 @@ def _choice(lm: Any, work: Work, ids, logprobs, tops, stop_reason: str, verdict:
     if stopped:  # keep the tokens that lie inside the cut text
         n_keep = 0
         while n_keep < len(ids):
-            piece = tok.decode(list(ids[: n_keep + 1]), skip_special_tokens=True)
+            piece = backend.decode(ids[: n_keep + 1])
             if len(piece.strip() if work.strip else piece) > len(text):
                 break
             n_keep += 1
@@ -211,21 +199,21 @@ def _choice(lm: Any, work: Work, ids, logprobs, tops, stop_reason: str, verdict:
     return Choice(text=shown, raw_answer=text, finish_reason=finish, tokens=tokens)
 
 
-def _result(lm: Any, work: Work, g: Generation, verdict: Verdict | None, guard: GuardView | None) -> Result:
+def _result(backend: Any, work: Work, g: Generation, verdict: Verdict | None, guard: GuardView | None) -> Result:
     s = work.sampling
     choices = []
     if s.sampled:
         for smp in g.samples[: s.n]:
-            if lm.prompt_format == "fewshot" and "\n" in lm.tokenizer.decode(list(smp.token_ids)):
+            if backend.prompt_format == "fewshot" and "\n" in backend.decode(smp.token_ids):
                 reason = "stop_string"
             else:
                 reason = "max_tokens" if len(smp.token_ids) >= s.max_tokens else "eos"
-            choices.append(_choice(lm, work, smp.token_ids, smp.token_logprobs, None, reason, verdict, None))
+            choices.append(_choice(backend, work, smp.token_ids, smp.token_logprobs, None, reason, verdict, None))
     else:
         tops = [tuple(zip(ids, lps))[: s.top_logprobs] for ids, lps in zip(g.top_k_ids, g.top_k_logprobs)]
         # the guard's own rendering of the greedy answer, unless a stop string changed it
         guarded_text = verdict.text if verdict is not None and not s.stop else None
-        c = _choice(lm, work, g.token_ids, g.token_logprobs, tops, g.stop_reason, verdict, guarded_text)
+        c = _choice(backend, work, g.token_ids, g.token_logprobs, tops, g.stop_reason, verdict, guarded_text)
         choices = [c] * s.n
     certified = bool(guard is not None and work.alpha is not None and guard.certified(work.alpha)
                      and work.calibrated_prompt and not s.sampled and not s.stop)

@@ -17,21 +17,17 @@ from typing import Any
 
 from nescio.models import prompts
 from nescio.serve.backend import Work
+from nescio.types import MAX_QUESTION_CHARS, NescioError, check_question
 from nescio.serve.protocol import ChatRequest, CompletionRequest, RequestError, Sampling
 
-MAX_QUESTION_CHARS = 4000  # the guard's own cap on a question (nescio.policy.guard.MAX_QUESTION_CHARS)
 
 
-def _render_chat(tokenizer: Any, messages: list[dict]) -> str:
+def _render_chat(lm: Any, messages: list[dict]) -> str:
+    from nescio.models.backend import as_backend
+
     try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    except Exception:  # noqa: BLE001 - templates that reject a system role (Gemma): fold it into the first user turn
-        if messages and messages[0]["role"] == "system" and len(messages) > 1:
-            merged = [{"role": messages[1]["role"], "content": f"{messages[0]['content']}\n\n{messages[1]['content']}"}]
-            try:
-                return tokenizer.apply_chat_template(merged + messages[2:], tokenize=False, add_generation_prompt=True)
-            except Exception:  # noqa: BLE001
-                pass
+        return as_backend(lm).render_chat(messages)
+    except Exception:  # noqa: BLE001 - the template's own refusal, even with the system role folded in
         raise RequestError("the model's chat template cannot render these messages (roles must alternate "
                            "user/assistant and end with user)", "messages") from None
 
@@ -40,21 +36,23 @@ def _check_length(lm: Any, prompt: str, s: Sampling, max_prompt_chars: int, para
     if len(prompt) > max_prompt_chars:
         raise RequestError(f"the prompt is {len(prompt):,} characters long; accepted: at most {max_prompt_chars:,}",
                            param)
-    limit = getattr(lm.model.config, "max_position_embeddings", None)
+    from nescio.models.backend import as_backend
+
+    backend = as_backend(lm)
+    limit = backend.max_positions
     if limit:
-        n = len(lm.tokenizer(prompt, add_special_tokens=lm.prompt_format != "chat")["input_ids"])
+        n = backend.count_tokens(prompt)
         if n + s.max_tokens > limit:
             raise RequestError(f"the prompt ({n} tokens) plus max_tokens ({s.max_tokens}) exceeds the model's "
                                f"context of {limit} tokens", param)
 
 
 def _check_question(text: str, param: str) -> str:
-    if not text.strip():
-        raise RequestError("the last user message is empty; give a non-empty question", param)
-    if len(text) > MAX_QUESTION_CHARS:
-        raise RequestError(f"the question is {len(text):,} characters long; accepted: at most {MAX_QUESTION_CHARS:,}",
-                           param)
-    return text.strip()
+    """:func:`nescio.types.check_question` as a request error naming the parameter."""
+    try:
+        return check_question(text)
+    except NescioError as exc:
+        raise RequestError(f"the last user message: {exc}", param) from None
 
 
 RAG_ONE_QUESTION = ("this server answers from its index (--rag): send exactly one message, with role 'user', "
@@ -96,7 +94,7 @@ def chat_work(lm: Any, req: ChatRequest, s: Sampling, *, guarded: bool, alpha: f
     else:
         if messages[0]["role"] != "system":
             messages.insert(0, {"role": "system", "content": prompts.SYSTEM_PROMPT})
-        prompt = _render_chat(lm.tokenizer, messages)
+        prompt = _render_chat(lm, messages)
         calibrated = len(messages) == 2 and prompt == lm.format_prompt(question) \
             and messages[0]["content"] == prompts.SYSTEM_PROMPT
     _check_length(lm, prompt, s, max_prompt_chars, "messages")

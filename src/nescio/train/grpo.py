@@ -92,15 +92,10 @@ def resolve_start_model(spec: str) -> str:
 
 def _chat_messages(lm: Any, text: str) -> list[dict]:
     """The conversation whose chat template equals ``lm.format_prompt(text)`` (TRL renders it)."""
-    from nescio.models.prompts import system_prompt
+    from nescio.models.prompts import chat_messages, system_prompt
 
-    system = system_prompt(lm.prompt)
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
-    try:
-        lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return messages
-    except Exception:  # noqa: BLE001 - templates without a system role (Gemma): as prompts._chat does
-        return [{"role": "user", "content": f"{system}\n\n{text}"}]
+    return chat_messages(lm.tokenizer, [{"role": "system", "content": system_prompt(lm.prompt)},
+                                        {"role": "user", "content": text}])
 
 
 def schedule(questions: Sequence[Question], n: int, seed: int) -> list[Question]:

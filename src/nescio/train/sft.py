@@ -64,13 +64,13 @@ def completion_text(lm: Any, target: str) -> str:
     """
     if lm.prompt_format == "chat":
         prompt = lm.format_prompt("\x00Q\x00")
-        from nescio.models.prompts import system_prompt
+        from nescio.models.prompts import render_chat, system_prompt
 
         msgs = [{"role": "system", "content": system_prompt(lm.prompt)}, {"role": "user", "content": "\x00Q\x00"},
                 {"role": "assistant", "content": target}]
         try:
-            full = lm.tokenizer.apply_chat_template(msgs, tokenize=False)
-        except Exception:  # templates without a system role: compare against the folded prompt
+            full = render_chat(lm.tokenizer, msgs, add_generation_prompt=False)
+        except Exception:  # noqa: BLE001 - a template that cannot end on an assistant turn
             full = None
         if full is not None and full.startswith(prompt):
             return full[len(prompt):].rstrip("\n")
