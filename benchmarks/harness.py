@@ -30,7 +30,7 @@ def shared_data_dir() -> Path:
     (a git worktree one level further down finds it two levels up)."""
     if os.environ.get("NESCIO_SHARED_DATA"):
         return Path(os.environ["NESCIO_SHARED_DATA"])
-    candidates = (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data")
+    candidates = (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
     return next((p for p in candidates if p.is_dir()), candidates[0])
 
 
