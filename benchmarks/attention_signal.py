@@ -23,18 +23,13 @@ Generations are cached (``benchmarks/detection.py``'s ``cached_generate``) under
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from detection import _subset, cached_generate, labels_of, score_table  # noqa: E402
+import harness
+from detection import _subset, cached_generate, labels_of, score_table
 
 BASE_FAMILIES = ("logits", "attention")
 
@@ -143,7 +138,7 @@ def run(args) -> dict:
     table = compute_signals(gens, names)
     scores = score_table(table, y, names)
     res = {
-        "command": "python benchmarks/attention_signal.py " + " ".join(sys.argv[1:]),
+        "command": harness.command(__file__),
         "smoke": bool(args.limit and args.limit < 304),  # a subset of the split: a smoke figure, not a result
         "model": args.model, "model_id": lm.model_id, "n_layers": lm.n_layers,
         "attention_layer": lm.n_layers // 2,
@@ -167,8 +162,8 @@ def run(args) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap = harness.parser(__doc__)
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--limit", type=int, default=0, help="built-in test questions, a seeded subset (0 = all 304)")
     ap.add_argument("--max-new-tokens", type=int, default=16)
     ap.add_argument("--p-true", action="store_true", help="also one_minus_p_true (one extra prefill per question)")
@@ -176,12 +171,11 @@ def main() -> None:
     ap.add_argument("--all-layers", action="store_true", help="capture every layer; add a per-layer AUROC table")
     ap.add_argument("--timing-questions", type=int, default=16, help="questions for the speed check (0 = skip)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cache-dir", default=str(REPO / "runs" / "attention_cache"))
-    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "attention_signal.json"))
+    ap.add_argument("--cache-dir", default=str(harness.RUNS_DIR / "attention_cache"))
+    ap.add_argument("--out", default=str(harness.RESULTS_DIR / "attention_signal.json"))
     args = ap.parse_args()
     res = run(args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1, default=float))
+    harness.write_results(args.out, res)
     print(f"{res['model']} built-in test, n={res['n']} {res['outcomes']}" + (" (SMOKE RUN)" if res["smoke"] else ""))
     for n in res["ranking_by_auroc"]:
         s = res["signals"][n]

@@ -14,20 +14,19 @@ Writes ``benchmarks/results/builtin_baseline.json`` (the test split) or
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import harness
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--split", action="append", choices=("train", "calibration", "test"))
-    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "builtin_baseline")
+    parser = harness.parser(__doc__.splitlines()[0])
+    parser.add_argument("--model", default=harness.DEFAULT_MODEL)
+    parser.add_argument("--split", action="append", choices=harness.SPLITS)
+    parser.add_argument("--cache", type=Path, default=harness.RUNS_DIR / "builtin_baseline")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     splits = args.split or ["test"]
@@ -90,9 +89,7 @@ def main() -> None:
         "command": "nice -n 10 .venv/bin/python benchmarks/builtin_baseline.py " + " ".join(f"--split {s}" for s in splits),
     }
     name = "builtin_baseline.json" if splits == ["test"] else f"builtin_baseline_{'_'.join(splits)}.json"
-    out = ROOT / "benchmarks" / "results" / name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = harness.write_results(harness.RESULTS_DIR / name, result, indent=2)
     print(f"{'category':24s} {'n':>4s} {'correct':>8s} {'halluc.':>8s} {'abstain':>8s}")
     for category, row in result["per_category"].items():
         print(f"{category:24s} {row['n']:4d} {row['correct_rate']:8.2f} {row['hallucinated_rate']:8.2f} "

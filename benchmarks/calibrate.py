@@ -29,11 +29,9 @@ built-in questions.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
-import platform
 import random
 import subprocess
 import time
@@ -41,10 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "calibrate.json"
-RUNS = ROOT / "runs" / "bench-calibrate"
-SHARED = Path(os.environ.get("NESCIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
+import harness
+from harness import ROOT, SHARED
+
+RESULTS = harness.RESULTS_DIR / "calibrate.json"
+RUNS = harness.RUNS_DIR / "bench-calibrate"
 TRIVIAQA = SHARED / "triviaqa" / "triviaqa_1k.jsonl"
 ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 """Levels checked (each certified in advance: the guard's levels plus 0.6–0.9)."""
@@ -285,9 +284,9 @@ def part_cli(args) -> dict:
 
 def main() -> None:
     global RESULTS
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = harness.parser(__doc__)
     ap.add_argument("--part", action="append", choices=["sizes", "splits", "cli"])
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--questions", type=int, default=300, help="TriviaQA questions (the user's labelled set)")
     ap.add_argument("--splits", type=int, default=50)
     ap.add_argument("--cal-share", type=float, action="append", help="calibration share of each split (repeatable)")
@@ -296,9 +295,9 @@ def main() -> None:
     args.cal_share = args.cal_share or [0.5, 2 / 3]
     parts = args.part or ["sizes", "splits", "cli"]
     RESULTS = args.results
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "note": "2 shared CPU cores"}
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    results = harness.read_results(RESULTS)
+    results["machine"] = harness.machine(note="2 shared CPU cores")
+    commit = harness.git_commit() or ""
     results.pop("git_commit", None)
     for part in parts:
         t = time.perf_counter()
@@ -309,8 +308,7 @@ def main() -> None:
                + "".join(f" --cal-share {s:g}" for s in args.cal_share) if part == "splits" else ""))
         results.setdefault("part_wall_s", {})[part] = time.perf_counter() - t
         results.setdefault("git_commit", {})[part] = commit
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1, default=float))
+        harness.write_results(RESULTS, results)
         print(f"{part}: done in {time.perf_counter() - t:.0f} s → {RESULTS}")
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import platform
 import sys
@@ -49,8 +48,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "calibrators.json"
+import harness
+
+RESULTS = harness.RESULTS_DIR / "calibrators.json"
 METHODS = (
     ("isotonic", {}), ("platt", {}), ("isotonic-smooth", {}), ("isotonic-smooth", {"min_bin": 10}),
     ("isotonic-smooth", {"min_bin": 20}), ("isotonic-smooth", {"min_bin": 40}), ("venn-abers", {}),
@@ -278,10 +278,9 @@ def main(argv=None) -> dict:
     result["seconds"] = round(time.perf_counter() - t0, 2)
     result["python"] = platform.python_version()
     out = Path(args.out)
-    saved = json.loads(out.read_text()) if out.is_file() else {"runs": {}}
+    saved = harness.read_results(out) or {"runs": {}}
     saved["runs"][key] = result
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(saved, indent=1) + "\n")
+    harness.write_results(out, saved)
     _print(key, result)
     return result
 

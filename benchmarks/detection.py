@@ -19,7 +19,6 @@ Results go to benchmarks/results/detection.json.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import random
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+import harness
 UNANSWERABLE_FOR_SEPARATION = ("fabricated", "future", "random_fact")
 NO_SAMPLING_FAMILIES = ("logits", "reflexive", "probe")
 
@@ -408,8 +407,8 @@ def markdown_table(results: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", nargs="+", default=["smollm2-135m-instruct"])
+    ap = harness.parser(__doc__.split("\n")[0])
+    ap.add_argument("--models", nargs="+", default=[harness.DEFAULT_MODEL])
     ap.add_argument("--limit", type=int, default=100, help="questions per cross-dataset set (0 = all)")
     ap.add_argument("--train-limit", type=int, default=0, help="built-in train questions (0 = all)")
     ap.add_argument("--test-limit", type=int, default=0, help="built-in test questions (0 = all)")
@@ -425,21 +424,20 @@ def main() -> None:
                     help="load the probes an earlier run fitted on the same train split instead of refitting")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-cross", action="store_true", help="skip the ../shared data sets")
-    ap.add_argument("--shared", default=str(REPO.parent / "shared" / "data"))
-    ap.add_argument("--cache-dir", default=str(REPO / "runs" / "detection_cache"))
-    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "detection.json"))
+    ap.add_argument("--shared", default=str(harness.SHARED))
+    ap.add_argument("--cache-dir", default=str(harness.RUNS_DIR / "detection_cache"))
+    ap.add_argument("--out", default=str(harness.RESULTS_DIR / "detection.json"))
     ap.add_argument("--table-from", default=None, help="only print the markdown table of an existing results JSON")
     args = ap.parse_args()
     if args.table_from:
-        print(markdown_table(json.loads(Path(args.table_from).read_text())))
+        print(markdown_table(harness.read_results(args.table_from)))
         return
-    results = {"command": "python benchmarks/detection.py " + " ".join(sys.argv[1:]),
+    results = {"command": harness.command(__file__),
                "note": "wall times measured on a shared 2-core CPU machine under contention; compare ratios, not seconds",
                "models": {}}
     for spec in args.models:
         run_model(spec, args, results)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1, default=float))
+    harness.write_results(args.out, results)
     print_table(results)
     Path(args.out).with_suffix(".md").write_text(markdown_table(results) + "\n")
     print(f"\nwrote {args.out} and {Path(args.out).with_suffix('.md')}")

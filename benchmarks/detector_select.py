@@ -26,19 +26,16 @@ made on the test split.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import random
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "detector_select.json"
-RUNS = ROOT / "runs" / "bench-detector-select"
+import harness
+
+RESULTS = harness.RESULTS_DIR / "detector_select.json"
+RUNS = harness.RUNS_DIR / "bench-detector-select"
 POOL = ("attention_score", "attention_score_answer", "h_neurons", "entity_direction", "probe_answer_first", "perplexity")
 
 
@@ -124,7 +121,6 @@ def guard_figures(guard, test, ot) -> dict:
 
 
 def main() -> None:
-    from nescio.data import builtin_questions
     from nescio.evaluate.metrics import auroc
     from nescio.evaluate.run import generate_stored
     from nescio.models import load_model
@@ -133,8 +129,8 @@ def main() -> None:
     from nescio.policy.signalset import SignalSet
     from nescio.types import Outcome
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap = harness.parser(__doc__)
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--limit", type=int, default=None, help="questions per split (smoke runs)")
     ap.add_argument("--min-gain", type=float, default=0.003, help="smallest CV AUROC gain that adds a signal")
     ap.add_argument("--results", type=Path, default=RESULTS)
@@ -144,7 +140,7 @@ def main() -> None:
     lm = load_model(args.model)
     every = list(DEFAULT_SIGNALS) + list(POOL)
     cfg = Guard(signals=every).generation_config(model=lm)
-    qs = {s: builtin_questions(s) for s in ("train", "calibration", "test")}
+    qs = harness.builtin_splits()
     if args.limit:  # a seeded random subset, so every split keeps both kinds of question
         qs = {s: random.Random(0).sample(q, min(args.limit, len(q))) for s, q in qs.items()}
     t = time.perf_counter()
@@ -200,10 +196,9 @@ def main() -> None:
                 "figures of every candidate are shown so the train-only choice can be compared with what a "
                 "choice made on the test split would have given",
         "timing": {"generation_s": gen_s, "selection_s": select_s, "total_s": time.perf_counter() - t0},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "note": "2 shared CPU cores"},
+        "machine": harness.machine(note="2 shared CPU cores"),
     }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=1, default=float))
+    harness.write_results(args.results, results)
     print(f"chosen on train: {chosen}; best on test: {best_on_test} → {args.results}")
 
 

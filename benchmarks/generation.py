@@ -14,7 +14,6 @@ Writes benchmarks/results/generation.json. Run:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -22,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+import harness
 
 COUNTRIES = [
     "France", "Germany", "Italy", "Spain", "Portugal", "Japan", "China", "India", "Brazil", "Canada",
@@ -91,7 +91,7 @@ def time_hf(lm, batches, max_new_tokens):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = harness.parser(__doc__)
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--questions", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -99,7 +99,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is far faster when other jobs share the cores")
     ap.add_argument("--repeats", type=int, default=1, help="alternate the timed runs this many times; best run kept")
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold (dequantise) load measurement")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "generation.json"))
+    ap.add_argument("--out", default=str(harness.RESULTS_DIR / "generation.json"))
     args = ap.parse_args()
 
     import torch
@@ -166,8 +166,7 @@ def main() -> None:
     }
     result["load_avg_after"] = os.getloadavg()
     result["note"] = "2 shared CPU cores; other jobs ran at the same time, so absolute timings are inflated"
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    harness.write_results(args.out, result, indent=2)
     print(json.dumps(result, indent=2))
 
 

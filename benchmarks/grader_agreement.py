@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import collections
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import harness
+from harness import ROOT
+
 LABELS = ROOT / "tests" / "data" / "grader_labels.jsonl"
 
 
@@ -65,9 +66,7 @@ def main() -> None:
         "disagreements": misses,
         "command": ".venv/bin/python benchmarks/grader_agreement.py",
     }
-    out = ROOT / "benchmarks" / "results" / "grader_agreement.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = harness.write_results(harness.RESULTS_DIR / "grader_agreement.json", result, indent=2)
     print(f"overall agreement {result['overall_agreement']:.3f} on {n} labelled answers")
     for c, v in result["per_class"].items():
         print(f"  {c:13s} n={v['n']:4d} agreement={v['agreement']:.3f}")

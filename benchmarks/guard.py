@@ -20,19 +20,18 @@ Parts (each merges its figures into the results file, so they can run separately
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "guard.json"
-RUNS = ROOT / "runs" / "bench-guard"
-SHARED = Path(os.environ.get("NESCIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
+import harness
+from harness import SHARED
+
+RESULTS = harness.RESULTS_DIR / "guard.json"
+RUNS = harness.RUNS_DIR / "bench-guard"
 SHIFT_SETS = {
     "triviaqa": ("triviaqa", SHARED / "triviaqa" / "triviaqa_1k.jsonl"),
     "nq_open": ("nq_open", SHARED / "nq_open" / "NQ-open.dev.jsonl"),
@@ -253,7 +252,6 @@ def part_cost(args) -> dict:
 
 def part_cascade(args) -> dict:
     """Cheap guard first; sample (K answers) only the uncertain band of train/calibration/test."""
-    from nescio.data import builtin_questions
     from nescio.evaluate.run import generate_stored
     from nescio.models import load_model
     from nescio.policy.answering import grade_outcomes
@@ -268,7 +266,7 @@ def part_cascade(args) -> dict:
         return {"cascade": {"skipped": "run --part builtin first (needs its fitted guard)"}}
     lm = load_model(args.model)
     guard = Guard.load(guard_dir, model_id=lm.model_id)
-    qs = {s: builtin_questions(s) for s in ("train", "calibration", "test")}
+    qs = harness.builtin_splits()
     first_pass = Guard(signals=guard.signals, use_precheck=guard.use_precheck,
                        max_new_tokens=guard.max_new_tokens).generation_config(model=lm)  # what the builtin part generated
     greedy = {s: generate_stored(lm, q, first_pass, RUNS / "generations" / "smollm2-135m-instruct", progress=False)
@@ -316,13 +314,13 @@ def part_cascade(args) -> dict:
 
 def main() -> None:
     global RESULTS
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = harness.parser(__doc__)
     ap.add_argument("--part", action="append", choices=["builtin", "shift", "cost", "cascade", "table"])
     ap.add_argument("--table-sets", type=lambda v: v.split(","), default=["builtin", "wide", "triviaqa"],
                     help="comma-separated sets of the table part: builtin, wide, triviaqa, nq_open")
     ap.add_argument("--wide-limit", type=int, default=None,
                     help="questions per split of the wide set in the table part (a seeded subset; default: all)")
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--limit", type=int, default=None, help="questions per split for the built-in part")
     ap.add_argument("--shift-limit", type=int, default=400, help="questions evaluated per shifted set (the guard is fitted on all of builtin train/calibration)")
     ap.add_argument("--cost-questions", type=int, default=64)
@@ -338,10 +336,10 @@ def main() -> None:
         return
     parts = args.part or ["builtin", "cost", "shift"]
     RESULTS = args.results
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results = harness.read_results(RESULTS)
     args.previous = json.loads(json.dumps(results))
-    results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
-                          "torch_threads": _torch_threads(), "note": "2 shared CPU cores; timings inflated by other jobs"}
+    results["machine"] = harness.machine(torch_threads=_torch_threads(),
+                                         note="2 shared CPU cores; timings inflated by other jobs")
     for part in parts:
         t = time.perf_counter()
         results.update({"builtin": part_builtin, "shift": part_shift, "cost": part_cost, "cascade": part_cascade,
@@ -353,8 +351,7 @@ def main() -> None:
             + (f" --limit {args.limit}" if args.limit and part == "builtin" else "")
             + (f" --shift-limit {args.shift_limit}" if part in ("shift", "table") else ""))
         results.setdefault("part_wall_s", {})[part] = time.perf_counter() - t
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1, default=float))
+        harness.write_results(RESULTS, results)
         print(f"{part}: done in {time.perf_counter() - t:.0f} s → {RESULTS}")
 
 

@@ -15,20 +15,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "intervention.json"
-PLOT = ROOT / "benchmarks" / "results" / "intervention.png"
-RUN = ROOT / "runs" / "intervention"
+import harness
+from harness import ROOT
+
+RESULTS = harness.RESULTS_DIR / "intervention.json"
+PLOT = harness.RESULTS_DIR / "intervention.png"
+RUN = harness.RUNS_DIR / "intervention"
 SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
@@ -106,8 +104,8 @@ def plot(res, path):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap = harness.parser(__doc__.split("\n")[0])
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--fit-limit", type=int, default=150, help="built-in train questions for the H-Neuron probe")
     ap.add_argument("--test-limit", type=int, default=60, help="built-in test questions per scale")
     ap.add_argument("--scales", type=float, nargs="+", default=list(SCALES))
@@ -155,11 +153,9 @@ def main() -> None:
         cfg = GenerationConfig(neuron_scaling=NeuronScaling(tuple(random_neurons), s))
         res["control_random_neurons"][str(s)] = rates(generate_stored(lm, test_q, cfg, store))
     res["timing"] = {"fit_s": round(fit_s, 1), "total_s": round(time.perf_counter() - t0, 1)}
-    res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
-                      "note": "2 CPU cores shared with other sessions; wall times inflated"}
-    res["command"] = "OMP_NUM_THREADS=1 nice -n 5 python benchmarks/intervention.py " + " ".join(sys.argv[1:])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(res, indent=1))
+    res["machine"] = harness.machine(note="2 CPU cores shared with other sessions; wall times inflated")
+    res["command"] = harness.command(__file__, "OMP_NUM_THREADS=1 nice -n 5 python")
+    harness.write_results(RESULTS, res)
     plot(res, PLOT)
     print(json.dumps({k: v["all"] for k, v in res["sweep"].items()}, indent=1))
 

@@ -40,24 +40,18 @@ leaves what it finished.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import random
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "precheck_transfer.json"
-RUNS = ROOT / "runs" / "precheck_transfer"
-SHARED = Path(os.environ.get("NESCIO_SHARED_DATA") or next(
-    (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
-    ROOT.parent / "shared" / "data"))  # a git worktree under <project>/wt/ finds it two levels up
+import harness
+from harness import ROOT
+
+RESULTS = harness.RESULTS_DIR / "precheck_transfer.json"
+RUNS = harness.RUNS_DIR / "precheck_transfer"
 SHARED_UNANSWERABLE = {"nec": "nec/NEC_unanswerable.jsonl", "selfaware": "selfaware/SelfAware.json",
                        "falseqa": "falseqa/test.csv", "forecastbench": "forecastbench/2026-08-16-llm.json"}
 SHARED_ANSWERABLE_HALVES = {"nec": "nec/NEC_answerable.jsonl", "selfaware": "selfaware/SelfAware.json",
@@ -100,23 +94,18 @@ def question_sets(args) -> dict[str, list]:
         for split in ("train", "calibration", "test"):
             sets[f"{bench}:{split}"] = _sample(load_questions(f"{bench}:{split}"), args.limit, args.seed)
     for name, rel in SHARED_UNANSWERABLE.items():
-        path = SHARED / rel
-        if not path.is_file():
-            log(f"skip {name}: {path} not found")
+        if (pool := harness.shared_questions(name, rel, warn=log)) is None:
             continue
-        pool = [q for q in load_questions(f"{name}:{path}") if not q.answerable]
+        pool = [q for q in pool if not q.answerable]
         sets[f"{name}/unanswerable"] = _sample(pool, min(args.n_shared, args.limit or args.n_shared), args.seed)
     for name, rel in SHARED_ANSWERABLE_HALVES.items():
-        path = SHARED / rel
-        if path.is_file():
-            pool = [q for q in load_questions(f"{name}:{path}") if q.answerable]
+        if (pool := harness.shared_questions(name, rel)) is not None:
+            pool = [q for q in pool if q.answerable]
             sets[f"{name}/answerable"] = _sample(pool, min(args.n_shared, args.limit or args.n_shared), args.seed)
     for name, rel in FACTUAL.items():
-        path = SHARED / rel
-        if not path.is_file():
-            log(f"skip {name}: {path} not found")
+        if (pool := harness.shared_questions(name, rel, warn=log)) is None:
             continue
-        pool = [q for q in load_questions(f"{name}:{path}") if q.answerable]
+        pool = [q for q in pool if q.answerable]
         sets[name] = _sample(pool, min(args.n_factual, args.limit or args.n_factual), args.seed)
         taken = {q.id for q in sets[name]}
         rest = _sample([q for q in pool if q.id not in taken], min(args.n_user, args.limit or args.n_user), args.seed + 1)
@@ -437,8 +426,8 @@ def _rel(path: Path) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap = harness.parser(__doc__)
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--limit", type=int, default=None, help="cap every set and split (smoke runs)")
     ap.add_argument("--n-shared", type=int, default=500, help="questions per ../shared set and half (seeded sample)")
     ap.add_argument("--n-factual", type=int, default=700, help="TriviaQA / NQ-open questions generated greedily (seeded sample)")
@@ -465,23 +454,22 @@ def main() -> None:
     from nescio.types import Outcome
 
     t0 = time.perf_counter()
-    cmd = "OMP_NUM_THREADS=1 nice -n 15 python benchmarks/precheck_transfer.py " + " ".join(sys.argv[1:])
-    results = {"model": args.model, "command": cmd.strip(), "settings": {k: v for k, v in vars(args).items() if k != "results"} | {"results": _rel(args.results)},
+    cmd = harness.command(__file__, "OMP_NUM_THREADS=1 nice -n 15 python")
+    results = {"model": args.model, "command": cmd, "settings": {k: v for k, v in vars(args).items() if k != "results"} | {"results": _rel(args.results)},
                "targets": {"blocks_raw_correct_le": TARGET_BLOCK_CORRECT, "fires_on_unanswerable_ge": TARGET_FIRE},
-               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
-                           "note": "2 shared CPU cores, RL training running alongside; timings inflated"},
+               "machine": harness.machine(torch_threads=torch.get_num_threads(),
+                                          note="2 shared CPU cores, RL training running alongside; timings inflated"),
                "variants": {}, "timing": {}}
 
     def write():
         results["timing"]["total_s"] = time.perf_counter() - t0
-        args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(results, indent=1, default=float))
+        harness.write_results(args.results, results)
 
     lm = load_model(args.model)
     n_layers = _n_layers(lm)
     sets = question_sets(args)
     results["sets"] = {k: len(v) for k, v in sets.items()}
-    previous = json.loads(args.results.read_text()) if args.results.is_file() else {}
+    previous = harness.read_results(args.results)
     pass_timing = previous.get("timing", {}).get("passes", {})
     t = time.perf_counter()
     gens = passes(args, lm, sets, pass_timing)

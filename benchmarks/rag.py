@@ -27,7 +27,6 @@ closed-book generation vs retrieval + filter + generation.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import platform
@@ -38,9 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "rag.json"
-RUNS_DEFAULT = ROOT / "runs" / "bench-rag"
+import harness
+
+RESULTS = harness.RESULTS_DIR / "rag.json"
+RUNS_DEFAULT = harness.RUNS_DIR / "bench-rag"
 GROUPS = ("in_corpus", "gap", "unanswerable")
 STAGES = ("closed_book", "fit_train", "fit_calibration", "nescio_rag_clean", "nescio_rag_distractors",
           "naive_rag_clean", "naive_rag_distractors")
@@ -87,8 +87,8 @@ def _questions(args):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap = harness.parser(__doc__.splitlines()[0])
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--distractors", type=int, default=5)
     ap.add_argument("--unanswerable", type=int, default=50, help="unanswerable test questions (of 145)")
@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--generate-only", choices=STAGES, default=None, help="fill this generation store and exit")
     args = ap.parse_args()
     if args.table:
-        print(table(json.loads(Path(args.out).read_text())))
+        print(table(harness.read_results(args.out)))
         return
 
     from nescio.models import generate, generate_resumable, load_model
@@ -215,8 +215,7 @@ def main() -> None:
         results["targets"] = _targets(results)
         results["setup"]["wall_s"] = time.perf_counter() - t_start
         results["latency_batched_wall_s"] = timings
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, indent=1, default=float) + "\n")
+        harness.write_results(args.out, results)
 
     results["setup"] = {"model": args.model, "k": args.k, "distractors_per_question": args.distractors,
                         "n_test": len(test), "n_train": len(train), "n_calibration": len(cal),

@@ -19,11 +19,9 @@ Every part records the 1-minute load average: on a shared machine the seconds ar
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -31,10 +29,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "serve.json"
-RUNS = ROOT / "runs" / "bench-serve"
-MODEL = "smollm2-135m-instruct"
+import harness
+from harness import ROOT
+
+RESULTS = harness.RESULTS_DIR / "serve.json"
+RUNS = harness.RUNS_DIR / "bench-serve"
+MODEL = harness.DEFAULT_MODEL
 CONCURRENCY = (1, 8, 32)
 
 
@@ -296,26 +296,18 @@ def _targets(res: dict) -> dict:
     return t
 
 
-def _commit() -> str | None:
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 PARTS = {"fit": part_fit, "plain": part_plain, "serve": part_serve}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = harness.parser(__doc__)
     ap.add_argument("--part", action="append", choices=list(PARTS), help="parts to run (default: all)")
     ap.add_argument("--n", type=int, default=64, help="questions per run (half known facts, half unanswerable)")
     ap.add_argument("--port", type=int, default=8791)
     ap.add_argument("--force", action="store_true", help="rerun parts already in the results file")
     ap.add_argument("--results", type=Path, default=RESULTS)
     args = ap.parse_args()
-    res = json.loads(args.results.read_text()) if args.results.is_file() else {}
+    res = harness.read_results(args.results)
     for name in args.part or list(PARTS):
         if name in res and not args.force:
             print(f"{name}: already in {args.results}; --force reruns it")
@@ -323,12 +315,11 @@ def main() -> None:
         print(f"running {name} …", flush=True)
         res[name] = PARTS[name](args, res)
         res["targets"] = _targets(res)
-        res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "git_commit": _commit(),
-                          "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-                          "note": "2-core machine shared with other sessions: absolute seconds are inflated; "
-                                  "load_avg_1m is recorded per part"}
-        args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(res, indent=2) + "\n")
+        res["machine"] = harness.machine(git_commit=harness.git_commit(short=True),
+                                         omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
+                                         note="2-core machine shared with other sessions: absolute seconds are "
+                                              "inflated; load_avg_1m is recorded per part")
+        harness.write_results(args.results, res, indent=2)
     print(json.dumps(res.get("targets", {}), indent=2))
 
 

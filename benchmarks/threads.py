@@ -19,13 +19,12 @@ Writes benchmarks/results/threads.json. Run:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import time
-from pathlib import Path
+import harness
 
 WORKER = """
 import json, os, sys, time
@@ -80,10 +79,10 @@ def run_worker(setting: str) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = harness.parser(__doc__)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--warmup-s", type=float, default=20.0, help="let the contender raise the load average first")
-    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "threads.json"))
+    ap.add_argument("--out", default=str(harness.RESULTS_DIR / "threads.json"))
     args = ap.parse_args()
 
     result: dict = {"cpus": os.cpu_count(), "load_avg_before_contender": [round(x, 2) for x in os.getloadavg()]}
@@ -124,8 +123,7 @@ def write(out: str, result: dict, runs: list[dict], partial: bool) -> None:
         "forward: 16 rows x 1 token of SmolLM2-135M; generate: 8 built-in test questions, one batch, "
         "up to 8 new tokens, no capture"
     )
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(result, indent=2) + "\n")
+    harness.write_results(out, result, indent=2)
 
 
 if __name__ == "__main__":

@@ -20,17 +20,18 @@ is finished so far.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import harness
+from harness import ROOT
+
 sys.path.insert(0, str(ROOT / "src"))
 
-MODEL = "smollm2-135m-instruct"
+MODEL = harness.DEFAULT_MODEL
 REWARDS = {"binary": "binary", "shaped": "shaped", "confidence_target": "confidence_target(0.75)"}
 SHARED_UNANSWERABLE = {"selfaware": "selfaware/SelfAware.json", "nec": "nec/NEC_unanswerable.jsonl",
                        "falseqa": "falseqa/test.csv", "forecastbench": "forecastbench/2026-08-16-llm.json"}
@@ -59,7 +60,7 @@ def eval_sets(args, eval_seed: int | None = None) -> dict[str, list]:
     ``eval_seed`` 0 is the experiment's sample; another seed draws a *fresh* sample of the
     same sizes from what the seed-0 sample left (so no question is evaluated twice), for a
     configuration chosen after seeing the seed-0 results."""
-    from nescio.data import builtin_questions, hard_questions, load_questions
+    from nescio.data import builtin_questions, hard_questions
 
     eval_seed = args.eval_seed if eval_seed is None else eval_seed
     taken = {q.id for qs in eval_sets(args, 0).values() for q in qs} if eval_seed else set()
@@ -72,15 +73,12 @@ def eval_sets(args, eval_seed: int | None = None) -> dict[str, list]:
         "hard": [q for cat in ("hard/arithmetic", "hard/word_problem")
                  for q in pick([x for x in hard_questions("test") if x.category == cat], args.n_hard // 2, 3)],
     }
-    shared = Path(args.shared)
     for group, files in (("shared_unanswerable", SHARED_UNANSWERABLE), ("shared_factual", SHARED_FACTUAL)):
         qs = []
         for name, rel in files.items():
-            path = shared / rel
-            if not path.is_file():
-                print(f"skip {name}: {path} not found", file=sys.stderr)
+            pool = harness.shared_questions(name, rel, shared=args.shared, warn=lambda m: print(m, file=sys.stderr))
+            if pool is None:
                 continue
-            pool = load_questions(f"{name}:{path}")
             pool = [q for q in pool if q.answerable == (group == "shared_factual")]
             qs += pick(pool, args.n_shared_each, 4)
         if qs:
@@ -261,9 +259,9 @@ def plots(result: dict, out_prefix: Path) -> list[str]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", default=str(ROOT / "runs" / "train_rl"))
-    p.add_argument("--shared", default=str(ROOT / ".." / "shared" / "data"))
+    p = harness.parser(__doc__.splitlines()[0])
+    p.add_argument("--runs", default=str(harness.RUNS_DIR / "train_rl"))
+    p.add_argument("--shared", default=str(harness.SHARED))
     p.add_argument("--start-model", default=MODEL,
                    help="the model every reward starts from (e.g. a `nescio train sft` merged directory)")
     p.add_argument("--prompt", default="stepwise", help="the prompt for training and evaluation (a model tuned with "
@@ -291,7 +289,7 @@ def main() -> None:
     p.add_argument("--skip-start", action="store_true", help="do not evaluate the start model in this invocation "
                    "(when several invocations run the rewards side by side, one of them evaluates it)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 when other jobs share the cores)")
-    p.add_argument("--results", default=str(ROOT / "benchmarks" / "results" / "train_rl.json"))
+    p.add_argument("--results", default=str(harness.RESULTS_DIR / "train_rl.json"))
     args = p.parse_args()
 
     import torch
@@ -348,14 +346,14 @@ def main() -> None:
         "start_model_id": _model_id(args.start_model),
         "prompt": args.prompt,
         "wall_s_this_invocation": round(time.time() - t0, 1),
-        "command": "OMP_NUM_THREADS=1 python benchmarks/train_rl.py " + " ".join(sys.argv[1:]),
+        "command": harness.command(__file__, "OMP_NUM_THREADS=1 python"),
     }
     results = Path(args.results).resolve()
     results.parent.mkdir(parents=True, exist_ok=True)
     if training:
         result["plots"] = [str(Path(f).relative_to(ROOT)) if Path(f).is_relative_to(ROOT) else f
                            for f in plots(result, results.with_suffix(""))]
-    results.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    harness.write_results(results, result)
     print(json.dumps(result["summary"], indent=1))
     print(json.dumps(result["targets"], indent=1))
 

@@ -19,20 +19,18 @@ Stages (each cached under runs/train_sft/, each resumable after kill -9):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "train_sft.json"
-RUN = ROOT / "runs" / "train_sft"
-SHARED = Path(os.environ.get("NESCIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
+import harness
+
+RESULTS = harness.RESULTS_DIR / "train_sft.json"
+RUN = harness.RUNS_DIR / "train_sft"
 SHARED_SETS = {  # name -> [(loader, path, share of the set's sample)]
     "selfaware": [("selfaware", "selfaware/SelfAware.json", 1.0)],
     "nec": [("nec", "nec/NEC_unanswerable.jsonl", 0.5), ("nec", "nec/NEC_answerable.jsonl", 0.5)],
@@ -42,6 +40,10 @@ SHARED_SETS = {  # name -> [(loader, path, share of the set's sample)]
     "nq_open": [("nq_open", "nq_open/NQ-open.dev.jsonl", 1.0)],
 }
 UNSEEN_UNANSWERABLE = ("nec", "selfaware", "falseqa", "forecastbench")
+
+
+def _warn(msg: str) -> None:
+    print(msg, file=sys.stderr)
 
 
 def _limit(qs, n):
@@ -63,12 +65,11 @@ def question_sets(args) -> dict:
     for name, parts in SHARED_SETS.items():
         qs = []
         for loader, rel, share in parts:
-            path = SHARED / rel
-            if not path.is_file():
-                print(f"skip {name}: {path} not found", file=sys.stderr)
+            pool = harness.shared_questions(loader, rel, warn=_warn)  # each set's loader is named as the set
+            if pool is None:
                 qs = None
                 break
-            qs += _limit(load_questions(f"{loader}:{path}"), int(round(args.set_limit * share)))
+            qs += _limit(pool, int(round(args.set_limit * share)))
         if qs:
             sets[name] = qs
     if args.extra_train_per_set:
@@ -79,15 +80,13 @@ def question_sets(args) -> dict:
 def extra_train_questions(sets: dict, per_set: int) -> list:
     """Training portions of the unseen unanswerable sets: up to ``per_set`` questions of each,
     disjoint from (never in) that set's evaluation sample."""
-    from nescio.data import load_questions
-
     out = []
     for name in UNSEEN_UNANSWERABLE:
         held = {q.id for q in sets.get(name, [])} | {q.text for q in sets.get(name, [])}
         for loader, rel, share in SHARED_SETS[name]:
-            path = SHARED / rel
-            if path.is_file():
-                pool = [q for q in load_questions(f"{loader}:{path}") if q.id not in held and q.text not in held]
+            pool = harness.shared_questions(loader, rel)
+            if pool is not None:
+                pool = [q for q in pool if q.id not in held and q.text not in held]
                 out += _limit(pool, int(round(per_set * share)))
     return out
 
@@ -356,9 +355,9 @@ def targets(res, args) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = harness.parser(__doc__.split("\n")[0])
     ap.add_argument("--stage", action="append", choices=["data", "train", "raw", "honest", "sft", "report"])
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--model", default=harness.DEFAULT_MODEL)
     ap.add_argument("--train-limit", type=int, default=604, help="built-in train questions for the SFT data")
     ap.add_argument("--known-min-share", type=float, default=0.0,
                     help="share of correct samples for 'known' (0: greedy correct alone, R-Tuning's rule)")
@@ -383,14 +382,14 @@ def main() -> None:
     stages = args.stage or ["data", "train", "raw", "honest", "sft", "report"]
     sets = question_sets(args)
     path = Path(args.results)
-    res = json.loads(path.read_text()) if path.is_file() else {}
+    res = harness.read_results(path)
     res.setdefault("timing", {})
     res["settings"] = {k: v for k, v in vars(args).items() if k not in ("stage", "results")} | {
         "set_sizes": {k: len(v) for k, v in sets.items()}}
-    res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "torch_threads": os.environ.get("OMP_NUM_THREADS"),
-                      "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-                      "note": "wall times depend on what else shares the cores; cpu_s in train.timing does not"}
-    res["command"] = "OMP_NUM_THREADS=1 nice -n 5 python benchmarks/train_sft.py " + " ".join(sys.argv[1:])
+    res["machine"] = harness.machine(torch_threads=os.environ.get("OMP_NUM_THREADS"),
+                                     load_average_at_start=[round(x, 2) for x in os.getloadavg()],
+                                     note="wall times depend on what else shares the cores; cpu_s in train.timing does not")
+    res["command"] = harness.command(__file__, "OMP_NUM_THREADS=1 nice -n 5 python")
     res["commands"] = [c for c in res.get("commands", []) if c != res["command"]] + [res["command"]]  # every stage run
     fns = {"data": stage_data, "train": stage_train, "report": stage_report}
     for st in stages:
@@ -400,11 +399,10 @@ def main() -> None:
         else:
             stage_generate(args, sets, res, st)
         res["status"] = "complete" if "sets" in res and "train" in res else "partial"
-        path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_file():  # merge with what a parallel process wrote meanwhile
-            on_disk = json.loads(path.read_text())
+            on_disk = harness.read_results(path)
             res = on_disk | {k: v for k, v in res.items() if k != "timing"} | {"timing": on_disk.get("timing", {}) | res["timing"]}
-        path.write_text(json.dumps(res, indent=1))
+        harness.write_results(path, res)
 
 
 if __name__ == "__main__":

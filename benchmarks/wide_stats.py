@@ -8,13 +8,11 @@ question per family. docs/data.md quotes these figures.
 """
 
 import collections
-import json
-from pathlib import Path
-
+import harness
 from nescio.data import wide as wide_module
 from nescio.data.wide import CATEGORIES, SEED, SPLITS, wide_questions
 
-OUT = Path(__file__).resolve().parent / "results" / "wide_stats.json"
+OUT = harness.RESULTS_DIR / "wide_stats.json"
 
 
 def main() -> None:
@@ -47,7 +45,7 @@ def main() -> None:
         "by_category": by_category,
         "families": dict(sorted(families.items())),
     }
-    OUT.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    harness.write_results(OUT, result, ensure_ascii=False)
     print(f"{len(qs)} questions, {len(families)} families -> {OUT}")
 
 

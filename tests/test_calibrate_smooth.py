@@ -270,9 +270,12 @@ def test_recalibrate_can_switch_the_method(gens):
 # ------------------------------------------------------------------ benchmarks/calibrators.py
 def _bench_module():
     import importlib.util
+    import sys
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "calibrators.py"
+    if str(path.parent) not in sys.path:  # its sibling benchmarks/harness.py, as running the script finds it
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location("bench_calibrators", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
