@@ -60,7 +60,7 @@ def main() -> None:
         d = guard.decide(gens)
         m = outcomes != Outcome.ABSTAINED
         bad = outcomes[m] == Outcome.HALLUCINATED
-        return {"raw": raw_tally(outcomes), "detector_auroc": metrics.auroc(-d.scores[m], bad),
+        return {"raw": raw_tally(outcomes).to_json(), "detector_auroc": metrics.auroc(-d.scores[m], bad),
                 "detector_prr": metrics.prr(-d.scores[m], ~bad), "outcomes": [o.value for o in outcomes]}
 
     a, b = figures(with_shortcut), figures(without)

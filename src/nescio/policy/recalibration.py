@@ -229,11 +229,10 @@ def operating_point(guard: Guard, generations: Sequence[Generation], outcomes, a
     oc = as_outcomes(outcomes, len(gens), "operating point")
     d = guard.decide(gens, alpha=alpha)
     t = tally(d.action_array(), oc)
-    answered = int(round(t["answered"] * len(gens)))
-    halluc = int(round(t["hallucinated"] * len(gens)))
+    answered, halluc = t.n_answered, t.n_hallucinated
     has_correct = bool((oc == Outcome.CORRECT).any())
     return OperatingPoint(alpha=float(alpha), threshold=float(guard.policy_.thresholds(alpha)[0]), n=len(gens),
-                          answered=answered, hallucinated=halluc, kept=float(t["kept"]) if has_correct else None,
+                          answered=answered, hallucinated=halluc, kept=t.kept if has_correct else None,
                           realised_risk=halluc / answered if answered else None)
 
 
