@@ -253,8 +253,11 @@ def test_frontier_points_tally_what_each_certified_threshold_answers():
     outcomes = np.array(["correct", "correct", "hallucinated", "correct", "hallucinated", "abstained"], dtype=object)
     scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.95])
     declined = np.array([False, False, False, True, False, False])  # the 4th was blocked by the pre-check
-    rows = [{"alpha": a, "threshold": t, "calibration_answered": n, "calibration_hallucinated": k,
-             "calibration_risk_upper_bound": u} for a, t, n, k, u in ((0.2, 0.75, 10, 1, 0.18), (0.4, 0.5, 20, 5, 0.39))]
+    from nescio.policy.risk import FrontierPoint as CalibrationPoint
+
+    rows = [CalibrationPoint(alpha=a, threshold=t, calibration_answered=n, calibration_hallucinated=k,
+                             calibration_risk_upper_bound=u)
+            for a, t, n, k, u in ((0.2, 0.75, 10, 1, 0.18), (0.4, 0.5, 20, 5, 0.39))]
     tight, loose = frontier_points(rows, scores, declined, outcomes)
     assert (tight.alpha, tight.calibration_answered) == (0.2, 10)
     assert tight.answered == pytest.approx(2 / 6) and tight.realised_risk == 0.0 and tight.kept == pytest.approx(2 / 3)

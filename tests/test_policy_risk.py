@@ -174,17 +174,19 @@ def test_certified_frontier_is_monotone_and_matches_the_counts():
             pol = RiskPolicy(0.1, 0.1, hedge_alpha=0.3).fit(s, bad)
             rows = pol.frontier()
             seen_rows += len(rows)
-            alphas = [r["alpha"] for r in rows]
+            alphas = [r.alpha for r in rows]
             assert alphas == sorted(alphas)
-            assert all(np.isfinite(r["threshold"]) for r in rows)
-            assert np.all(np.diff([r["threshold"] for r in rows]) <= 0)
-            assert np.all(np.diff([r["calibration_answered"] for r in rows]) >= 0)
+            assert all(np.isfinite(r.threshold) for r in rows)
+            assert np.all(np.diff([r.threshold for r in rows]) <= 0)
+            assert np.all(np.diff([r.calibration_answered for r in rows]) >= 0)
             for r in rows:
-                assert r["calibration_risk_upper_bound"] <= r["alpha"] + 1e-12
-                assert r["calibration_answered"] == int((s >= r["threshold"]).sum())
-                assert r["calibration_hallucinated"] == int(bad[s >= r["threshold"]].sum())
+                assert list(r.to_json()) == ["alpha", "threshold", "calibration_answered", "calibration_hallucinated",
+                                             "calibration_risk_upper_bound"]
+                assert r.calibration_risk_upper_bound <= r.alpha + 1e-12
+                assert r.calibration_answered == int((s >= r.threshold).sum())
+                assert r.calibration_hallucinated == int(bad[s >= r.threshold].sum())
             if pol.tightest_alpha_ is not None and rows:
-                assert rows[0]["alpha"] >= pol.tightest_alpha_
+                assert rows[0].alpha >= pol.tightest_alpha_
     assert seen_rows > 0
     with pytest.raises(NescioError, match="not fitted"):
         RiskPolicy().frontier()

@@ -321,9 +321,9 @@ def frontier_points(rows, scores, declined, outcomes) -> tuple[FrontierPoint, ..
     scores, declined = np.asarray(scores, dtype=float), np.asarray(declined, dtype=bool)
     out = []
     for row in rows:
-        acts = np.where((scores >= row["threshold"]) & ~declined, ANSWER, ABSTAIN).astype(object)
+        acts = np.where((scores >= row.threshold) & ~declined, ANSWER, ABSTAIN).astype(object)
         t = tally(acts, outcomes)
-        out.append(FrontierPoint(**row, answered=t.answered, realised_risk=t.realised_risk, kept=t.kept))
+        out.append(FrontierPoint(**row.to_json(), answered=t.answered, realised_risk=t.realised_risk, kept=t.kept))
     return tuple(out)
 
 

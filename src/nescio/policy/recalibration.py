@@ -35,7 +35,7 @@ import numpy as np
 from nescio.policy.calibrate import check_calibration_method
 from nescio.policy.detector import Detector
 from nescio.policy.guard import Guard, as_outcomes
-from nescio.policy.risk import RiskPolicy, check_level, level_key, start_size
+from nescio.policy.risk import FrontierPoint, RiskPolicy, check_level, level_key, start_size
 from nescio.types import Generation, NescioError, Outcome
 
 RECALIBRATION_FILE = "recalibration.json"
@@ -124,7 +124,7 @@ class RecalibrationSummary:
     at_alpha: OperatingPoint
     at_tightest: OperatingPoint | None
     before: OperatingPoint
-    frontier: tuple[dict, ...] = ()
+    frontier: tuple[FrontierPoint, ...] = ()
     """The recalibrated guard's certified risk–coverage frontier on these questions
     (:meth:`Guard.certified_frontier`: per certified level, the calibration answers clearing it)."""
 

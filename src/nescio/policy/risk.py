@@ -25,6 +25,7 @@ only, not on the labels (checked empirically by the 200-split test in
 from __future__ import annotations
 
 import functools
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -209,6 +210,24 @@ TIGHTEST_GRID = tuple(round(a, 2) for a in np.arange(0.01, 1.0, 0.01))
 """Levels scanned for ``tightest_alpha_`` (smallest first)."""
 
 
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One certified level of the risk–coverage frontier on the calibration scores
+    (:meth:`RiskPolicy.frontier`): the level ``alpha``, its (finite) ``threshold``, the calibration
+    answers clearing it (``calibration_answered``, of them ``calibration_hallucinated``) and the
+    (1 − δ) Clopper–Pearson upper bound on their hallucination rate. :meth:`to_json` gives the
+    same keys (:class:`nescio.evaluate.result.FrontierPoint` adds what it answers on evaluated questions)."""
+
+    alpha: float
+    threshold: float
+    calibration_answered: int
+    calibration_hallucinated: int
+    calibration_risk_upper_bound: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 def level_key(alpha: float) -> float:
     """The key a risk level is stored under (rounded to 6 decimals so 0.1 and 0.1000000001 agree)."""
     return round(float(alpha), 6)
@@ -280,12 +299,10 @@ class RiskPolicy(Params):
         self.delta_ = delta
         return self
 
-    def frontier(self) -> list[dict]:
-        """The certified risk–coverage frontier on the calibration scores: one row per level whose
-        threshold was certified (tightest first): ``alpha``, ``threshold``, the calibration answers
-        clearing it (``calibration_answered``, ``calibration_hallucinated``) and the (1 − δ) upper
-        bound on their hallucination rate. Looser levels never answer fewer (thresholds only fall
-        as α grows)."""
+    def frontier(self) -> list[FrontierPoint]:
+        """The certified risk–coverage frontier on the calibration scores: one :class:`FrontierPoint`
+        per level whose threshold was certified (tightest first). Looser levels never answer fewer
+        (thresholds only fall as α grows)."""
         if not hasattr(self, "risk_"):
             raise NescioError("risk policy is not fitted: call fit first")
         r, rows = self.risk_, []
@@ -293,9 +310,9 @@ class RiskPolicy(Params):
             if not np.isfinite(thr):
                 continue
             i = int(np.argmin(np.abs(r.grid_ - thr)))
-            rows.append({"alpha": float(a), "threshold": float(thr), "calibration_answered": int(r.n_answered_[i]),
-                         "calibration_hallucinated": int(r.n_hallucinated_[i]),
-                         "calibration_risk_upper_bound": float(r.upper_bounds_[i])})
+            rows.append(FrontierPoint(alpha=float(a), threshold=float(thr), calibration_answered=int(r.n_answered_[i]),
+                                      calibration_hallucinated=int(r.n_hallucinated_[i]),
+                                      calibration_risk_upper_bound=float(r.upper_bounds_[i])))
         return rows
 
     def _floor(self, alpha: float) -> float | None:
