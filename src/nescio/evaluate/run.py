@@ -29,7 +29,7 @@ from nescio.policy.answering import grade_outcomes
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR
 from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level
-from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
+from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally, tally_at_level
 from nescio.types import NescioError, Outcome, Question
 
 __all__ = ["RESULTS_SCHEMA", "evaluate", "generate_stored", "question_sets", "signal_metrics"]
@@ -261,7 +261,7 @@ def _evaluate_one(
         if levels:
             at_tightest = TightestLevel(**tally(guard.decide(te_g, alpha=levels[0]).action_array(), outcomes).to_json(),
                                         alpha=levels[0], tightest_alpha=guard.tightest_alpha_)
-    frontier = frontier_points(guard.certified_frontier(), d.scores, declined, outcomes)
+    frontier = frontier_points(guard.policy_, d.scores, declined, outcomes)
     from nescio.train.report import training_for
 
     return EvalResult(
@@ -314,16 +314,15 @@ def _run_dir_name(spec: str, prompt: str) -> str:
     return _slug(spec) + ("" if prompt == "default" else f"-{prompt}")
 
 
-def frontier_points(rows, scores, declined, outcomes) -> tuple[FrontierPoint, ...]:
-    """The certified risk–coverage frontier on the evaluated questions: for each row of
-    :meth:`Guard.certified_frontier` (calibration side), what its threshold answers here (plain
-    answers: score ≥ threshold, not blocked by the pre-check nor declined by the model)."""
-    scores, declined = np.asarray(scores, dtype=float), np.asarray(declined, dtype=bool)
+def frontier_points(policy, scores, declined, outcomes) -> tuple[FrontierPoint, ...]:
+    """The certified risk–coverage frontier on the evaluated questions: for each point of the fitted
+    risk ``policy``'s :meth:`~nescio.policy.risk.RiskPolicy.frontier` (calibration side), what its
+    level answers here (:func:`~nescio.policy.scoring.tally_at_level`: plain answers, the score
+    clearing the level's threshold, not blocked by the pre-check nor declined by the model)."""
     out = []
-    for row in rows:
-        acts = np.where((scores >= row.threshold) & ~declined, ANSWER, ABSTAIN).astype(object)
-        t = tally(acts, outcomes)
-        out.append(FrontierPoint(**row.to_json(), answered=t.answered, realised_risk=t.realised_risk, kept=t.kept))
+    for p in policy.frontier():
+        t = tally_at_level(policy, p.alpha, scores, declined, outcomes)
+        out.append(FrontierPoint(**p.to_json(), answered=t.answered, realised_risk=t.realised_risk, kept=t.kept))
     return tuple(out)
 
 

@@ -98,6 +98,14 @@ def start_size(alpha: float, delta: float, power: float = 0.5) -> int:
     return int(n[np.argmax(good)]) if good.any() else 5000
 
 
+def clears(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """The answer rule: True where a score is at least ``threshold`` (NaN never clears; ``inf``: nothing does).
+
+    Every threshold the risk policy certifies is applied through this one comparison (the
+    counts it certified from, :meth:`RiskPolicy.answer_mask`, the guard's band policy)."""
+    return np.asarray(scores, dtype=float) >= threshold
+
+
 def counts_by_threshold(scores: np.ndarray, hallucinated: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each threshold λ in ``grid``: (answered count n_λ, hallucinated count k_λ) with score ≥ λ."""
     scores = np.asarray(scores, dtype=float)
@@ -201,7 +209,7 @@ class RiskController:
 
     def answer_mask(self, scores: np.ndarray) -> np.ndarray:
         """True where the score clears the fitted threshold."""
-        return np.asarray(scores, dtype=float) >= self.threshold_
+        return clears(scores, self.threshold_)
 
 
 ALPHA_LEVELS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
@@ -314,6 +322,11 @@ class RiskPolicy(Params):
                                       calibration_hallucinated=int(r.n_hallucinated_[i]),
                                       calibration_risk_upper_bound=float(r.upper_bounds_[i])))
         return rows
+
+    def answer_mask(self, scores: np.ndarray, alpha: float | None = None) -> np.ndarray:
+        """True where a detector score clears the threshold certified at ``alpha`` (default: the
+        fitted α; otherwise one of ``certified_levels_``, as :meth:`thresholds`)."""
+        return clears(scores, self.thresholds(alpha)[0])
 
     def _floor(self, alpha: float) -> float | None:
         if self.hedge_alpha is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nescio.policy.risk import check_level
+from nescio.policy.risk import RiskPolicy, check_level, clears
 from nescio.types import Action, Outcome
 
 ANSWER, HEDGE, ABSTAIN = Action.ANSWER, Action.HEDGE, Action.ABSTAIN
@@ -50,9 +50,10 @@ class BandPolicy:
         """An object array of :class:`Action` per score."""
         s = np.asarray(scores, dtype=float)
         out = np.full(s.shape, ABSTAIN, dtype=object)
+        answer = clears(s, self.threshold)
         if self.floor is not None:
-            out[(s >= self.floor) & (s < self.threshold)] = HEDGE
-        out[s >= self.threshold] = ANSWER
+            out[clears(s, self.floor) & ~answer] = HEDGE
+        out[answer] = ANSWER
         return out
 
     @staticmethod
@@ -212,6 +213,16 @@ def raw_tally(outcomes: np.ndarray) -> RawTally:
     return RawTally(n=len(outcomes), n_correct=int((outcomes == Outcome.CORRECT).sum()),
                     n_hallucinated=int((outcomes == Outcome.HALLUCINATED).sum()),
                     n_abstained=int((outcomes == Outcome.ABSTAINED).sum()))
+
+
+def tally_at_level(policy: RiskPolicy, alpha: float, scores: np.ndarray, declined: np.ndarray, outcomes: np.ndarray) -> Tally:
+    """What a guard answers plainly at its certified level ``alpha``, from its decisions' ``scores``
+    and ``declined`` (pre-check fired or the model declined): the :func:`tally` of answering where
+    ``policy.answer_mask(scores, alpha)`` holds and nothing declined, abstaining elsewhere. Its
+    plain-answer figures are those of ``Guard.decide(..., alpha=alpha)`` (hedges are not counted:
+    they show as abstentions here)."""
+    answered = policy.answer_mask(scores, alpha) & ~np.asarray(declined, dtype=bool)
+    return tally(np.where(answered, ANSWER, ABSTAIN).astype(object), outcomes)
 
 
 def _enum_array(values, enum_cls) -> np.ndarray:
