@@ -222,7 +222,9 @@ def tally_at_level(policy: RiskPolicy, alpha: float, scores: np.ndarray, decline
     plain-answer figures are those of ``Guard.decide(..., alpha=alpha)`` (hedges are not counted:
     they show as abstentions here)."""
     answered = policy.answer_mask(scores, alpha) & ~np.asarray(declined, dtype=bool)
-    return tally(np.where(answered, ANSWER, ABSTAIN).astype(object), outcomes)
+    actions = np.full(answered.shape, ABSTAIN, dtype=object)  # members, not np.where's plain strings
+    actions[answered] = ANSWER
+    return tally(actions, outcomes)
 
 
 def _enum_array(values, enum_cls) -> np.ndarray:
