@@ -95,8 +95,7 @@ def _at(guard, gens, outcomes, alpha: float | None, *, decisions=None) -> dict:
                 "kept": 0.0, "noise_exceed": 0.0}
     d = decisions if decisions is not None else guard.decide(gens, alpha=alpha)
     t = tally(d.action_array(), outcomes)
-    n = len(gens)
-    answered, halluc = int(round(t["answered"] * n)), int(round(t["hallucinated"] * n))
+    answered, halluc = t.n_answered, t.n_hallucinated
     risk = halluc / answered if answered else None
     from scipy.stats import binom
 
@@ -104,7 +103,7 @@ def _at(guard, gens, outcomes, alpha: float | None, *, decisions=None) -> dict:
     # the part of the exceed rate that test-set sampling alone explains
     noise = float(binom.sf(np.floor(alpha * answered + 1e-9), answered, alpha)) if answered else 0.0
     return {"certified": True, "answered": answered, "hallucinated": halluc, "realised_risk": risk,
-            "exceeds": bool(risk is not None and risk > alpha), "kept": float(t["kept"]), "noise_exceed": noise}
+            "exceeds": bool(risk is not None and risk > alpha), "kept": t.kept, "noise_exceed": noise}
 
 
 def _aggregate(rows: list[dict], delta: float) -> dict:

@@ -111,12 +111,12 @@ def guard_figures(guard, test, ot) -> dict:
     out = {"test_auroc": float(auroc(-d.scores[graded], ot[graded] == Outcome.HALLUCINATED)),
            "_risk": -d.scores[graded], "_bad": ot[graded] == Outcome.HALLUCINATED,
            "tightest_alpha": guard.tightest_alpha_, "certified_at_0.1": bool(np.isfinite(guard.threshold_))}
-    out["at_0.1"] = tally(d.action_array(), ot)
+    out["at_0.1"] = tally(d.action_array(), ot).to_json()
     levels = [a for a, t in guard.certified_levels().items() if np.isfinite(t)]
     if levels:  # the tightest of the levels decide() accepts
         level = min(levels)
         dt = guard.decide(test, alpha=level)
-        out["at_tightest_level"] = {"alpha": level} | tally(dt.action_array(), ot)
+        out["at_tightest_level"] = {"alpha": level} | tally(dt.action_array(), ot).to_json()
     return out
 
 

@@ -291,10 +291,10 @@ def part_cascade(args) -> dict:
         parts[split] = (d.scores, d.p_correct, x, outcomes, d.precheck_fired | d.model_abstained, d, band)
     cas.fit(guard.threshold_, parts["train"][:5], parts["calibration"][:5])
     s, p, x, o, skip, d, band = parts["test"]
-    from nescio.policy.scoring import tally
+    from nescio.policy.scoring import ABSTAIN, ANSWER, tally
 
-    cascade_t = tally(cas.actions(s, p, x, skip), o)
-    cheap_t = tally(np.where(d.action_array() == "answer", "answer", "abstain").astype(object), o)
+    cascade_t = tally(cas.actions(s, p, x, skip), o).to_json()
+    cheap_t = tally(np.where(d.action_array() == ANSWER, ANSWER, ABSTAIN).astype(object), o).to_json()
     mean_sample_passes = float(np.mean(sampled_passes)) if sampled_passes else 0.0
     greedy_passes = float(np.mean(greedy_tokens))
     share = float(band.mean())

@@ -249,15 +249,24 @@ def test_summary_names_the_tightest_certified_level_when_alpha_is_not_certified(
 
 def test_frontier_points_tally_what_each_certified_threshold_answers():
     from nescio.evaluate.run import frontier_points
+    from nescio.policy.risk import RiskPolicy
 
+    rng = np.random.default_rng(5)
+    s = rng.uniform(size=1500)
+    policy = RiskPolicy(0.1, 0.1, hedge_alpha=0.3).fit(s, rng.uniform(size=1500) > s**0.3)
+    assert len(policy.frontier()) >= 2
     outcomes = np.array(["correct", "correct", "hallucinated", "correct", "hallucinated", "abstained"], dtype=object)
-    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.95])
+    thr = [p.threshold for p in policy.frontier()]
+    hi, lo = thr[0], thr[-1]
+    above, between = (hi + 1) / 2, (hi + lo) / 2
+    assert lo < between < hi < above
+    scores = np.array([above, above, between, above, between, above])
     declined = np.array([False, False, False, True, False, False])  # the 4th was blocked by the pre-check
-    rows = [{"alpha": a, "threshold": t, "calibration_answered": n, "calibration_hallucinated": k,
-             "calibration_risk_upper_bound": u} for a, t, n, k, u in ((0.2, 0.75, 10, 1, 0.18), (0.4, 0.5, 20, 5, 0.39))]
-    tight, loose = frontier_points(rows, scores, declined, outcomes)
-    assert (tight.alpha, tight.calibration_answered) == (0.2, 10)
-    assert tight.answered == pytest.approx(2 / 6) and tight.realised_risk == 0.0 and tight.kept == pytest.approx(2 / 3)
+    points = frontier_points(policy, scores, declined, outcomes)
+    assert [(p.alpha, p.threshold, p.calibration_answered) for p in points] == [
+        (c.alpha, c.threshold, c.calibration_answered) for c in policy.frontier()]
+    tight, loose = points[0], points[-1]
     # the declined correct answer is not given, the model's own abstention is not an answer
+    assert tight.answered == pytest.approx(2 / 6) and tight.realised_risk == 0.0 and tight.kept == pytest.approx(2 / 3)
     assert loose.answered == pytest.approx(4 / 6) and loose.realised_risk == pytest.approx(2 / 4)
     assert loose.kept == pytest.approx(2 / 3)

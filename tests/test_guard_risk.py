@@ -3,6 +3,8 @@ hallucination rate on held-out generations over 100 random calibration/test spli
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from nescio.policy.guard import Guard
@@ -49,3 +51,40 @@ def test_guard_realised_risk_exceeds_alpha_in_about_delta_of_100_splits():
     # test split (1,400 rows) adds a little sampling noise on top
     assert violations <= 100 * DELTA + 5, violations
     assert np.mean(coverage) > 0.2  # and it does answer: the guarantee is not met by abstaining on everything
+
+
+def test_eval_frontier_and_recalibration_operating_point_agree_with_decide():
+    """``nescio eval``'s frontier (frontier_points) and ``nescio calibrate``'s operating_point apply
+    one threshold rule: on random synthetic fits, at every certified level, both give what
+    ``Guard.decide(alpha=level)`` answers plainly (the model's own refusals and hedges not counted)."""
+    from nescio.evaluate.run import frontier_points
+    from nescio.policy.recalibration import operating_point
+    from nescio.policy.scoring import tally
+
+    checked = 0
+    for seed in range(4):
+        gens, outcomes = synthetic_pool(1300, seed=seed)
+        rng = np.random.default_rng(100 + seed)
+        # some answers the model declines itself (the guard must not count them), some the grader calls abstained
+        for i in np.flatnonzero(rng.uniform(size=len(gens)) < 0.08):
+            gens[i] = replace(gens[i], text="I don't know.")
+            outcomes[i] = Outcome.ABSTAINED if rng.uniform() < 0.7 else outcomes[i]
+        for i in np.flatnonzero(rng.uniform(size=len(gens)) < 0.03):
+            outcomes[i] = Outcome.ABSTAINED
+        guard = Guard(alpha=0.15, delta=0.1, signals=("mean_token_nll", "one_minus_first_token_margin"),
+                      use_precheck=False, hedge_alpha=0.3)
+        guard.fit(gens[:300], outcomes[:300], gens[300:900], outcomes[300:900])
+        test, oc = gens[900:], np.array(outcomes[900:], dtype=object)
+        d = guard.decide(test)
+        points = frontier_points(guard.policy_, d.scores, d.precheck_fired | d.model_abstained, oc)
+        assert [p.alpha for p in points] == sorted(a for a, t in guard.certified_levels().items() if np.isfinite(t))
+        for p in points:
+            op = operating_point(guard, test, oc, p.alpha)
+            via_decide = tally(guard.decide(test, alpha=p.alpha).action_array(), oc)
+            assert op.threshold == p.threshold == guard.certified_levels()[p.alpha]
+            assert op.answered == via_decide.n_answered and op.hallucinated == via_decide.n_hallucinated
+            assert p.answered == round(via_decide.answered, 6) == round(op.answered / len(test), 6)
+            assert p.kept == round(via_decide.kept, 6) == round(op.kept, 6)
+            assert p.realised_risk == (None if not op.answered else round(op.realised_risk, 6))
+            checked += 1
+    assert checked >= 8

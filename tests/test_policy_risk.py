@@ -118,8 +118,37 @@ def test_band_policy_and_tally():
     assert list(acts) == [ANSWER, HEDGE, ABSTAIN, ANSWER]
     assert policy.render(HEDGE, "Paris").startswith("I'm not sure, but it may be")
     t = tally(acts, np.array(["correct", "correct", "correct", "hallucinated"], dtype=object))
-    assert t["answered"] == 0.5 and t["hedged"] == 0.25 and t["realised_risk"] == 0.5
-    assert t["kept"] == pytest.approx(1 / 3)
+    assert t.answered == 0.5 and t.hedged == 0.25 and t.realised_risk == 0.5
+    assert t.kept == pytest.approx(1 / 3)
+    assert (t.n, t.n_answered, t.n_correct, t.n_hallucinated, t.n_hedged, t.n_abstained) == (4, 2, 1, 1, 1, 1)
+
+
+def test_tally_counts_and_their_json_shares():
+    """A Tally holds counts; to_json gives the shares results files carry, under the same keys in the
+    same order (NaN where not measurable); a misspelt action or outcome is an error."""
+    from nescio.policy.scoring import raw_tally
+    from nescio.types import Outcome
+
+    acts = [ANSWER, ANSWER, HEDGE, HEDGE, ABSTAIN, ANSWER]
+    oc = [Outcome.CORRECT, Outcome.HALLUCINATED, Outcome.CORRECT, Outcome.HALLUCINATED, Outcome.CORRECT,
+          Outcome.ABSTAINED]  # the last: passed through, but the model abstained itself
+    t = tally(np.array(acts, dtype=object), np.array(oc, dtype=object))
+    assert (t.n_answered, t.n_hedged, t.n_abstained, t.n_raw_correct) == (2, 2, 2, 3)
+    j = t.to_json()
+    assert list(j) == ["n", "answered", "correct", "hallucinated", "abstained", "hedged", "hedged_correct",
+                       "hedged_hallucinated", "kept", "kept_incl_hedged", "realised_risk", "hedged_risk"]
+    assert j == {"n": 6, "answered": 2 / 6, "correct": 1 / 6, "hallucinated": 1 / 6, "abstained": 2 / 6,
+                 "hedged": 2 / 6, "hedged_correct": 1 / 6, "hedged_hallucinated": 1 / 6, "kept": 1 / 3,
+                 "kept_incl_hedged": 2 / 3, "realised_risk": 0.5, "hedged_risk": 0.5}
+    none = tally(np.array([ABSTAIN], dtype=object), np.array([Outcome.HALLUCINATED], dtype=object)).to_json()
+    assert np.isnan(none["kept"]) and np.isnan(none["realised_risk"]) and np.isnan(none["hedged_risk"])
+    r = raw_tally(np.array(oc, dtype=object))
+    assert (r.n, r.n_correct, r.n_hallucinated, r.n_abstained) == (6, 3, 2, 1)
+    assert r.to_json() == {"n": 6, "correct": 0.5, "hallucinated": 2 / 6, "abstained": 1 / 6, "risk": 0.4}
+    assert raw_tally(np.array([], dtype=object)).to_json() == {"n": 0, "correct": 0.0, "hallucinated": 0.0,
+                                                                "abstained": 0.0, "risk": 0.0}
+    with pytest.raises(NescioError, match="unknown outcome 'corect'"):
+        tally(np.array(["answer"], dtype=object), np.array(["corect"], dtype=object))
 
 
 def test_confidence_target_score():
@@ -145,17 +174,19 @@ def test_certified_frontier_is_monotone_and_matches_the_counts():
             pol = RiskPolicy(0.1, 0.1, hedge_alpha=0.3).fit(s, bad)
             rows = pol.frontier()
             seen_rows += len(rows)
-            alphas = [r["alpha"] for r in rows]
+            alphas = [r.alpha for r in rows]
             assert alphas == sorted(alphas)
-            assert all(np.isfinite(r["threshold"]) for r in rows)
-            assert np.all(np.diff([r["threshold"] for r in rows]) <= 0)
-            assert np.all(np.diff([r["calibration_answered"] for r in rows]) >= 0)
+            assert all(np.isfinite(r.threshold) for r in rows)
+            assert np.all(np.diff([r.threshold for r in rows]) <= 0)
+            assert np.all(np.diff([r.calibration_answered for r in rows]) >= 0)
             for r in rows:
-                assert r["calibration_risk_upper_bound"] <= r["alpha"] + 1e-12
-                assert r["calibration_answered"] == int((s >= r["threshold"]).sum())
-                assert r["calibration_hallucinated"] == int(bad[s >= r["threshold"]].sum())
+                assert list(r.to_json()) == ["alpha", "threshold", "calibration_answered", "calibration_hallucinated",
+                                             "calibration_risk_upper_bound"]
+                assert r.calibration_risk_upper_bound <= r.alpha + 1e-12
+                assert r.calibration_answered == int((s >= r.threshold).sum())
+                assert r.calibration_hallucinated == int(bad[s >= r.threshold].sum())
             if pol.tightest_alpha_ is not None and rows:
-                assert rows[0]["alpha"] >= pol.tightest_alpha_
+                assert rows[0].alpha >= pol.tightest_alpha_
     assert seen_rows > 0
     with pytest.raises(NescioError, match="not fitted"):
         RiskPolicy().frontier()

@@ -69,8 +69,8 @@ def test_only_the_calibrator_and_thresholds_change(setup, tmp_path):
     assert new.fit_summary_.n_calibration == 120 and new.fit_summary_.n_train == guard.fit_summary_.n_train
     # the frontier is the new guard's, on the user's questions: certified levels only, monotone
     assert list(s.frontier) == new.certified_frontier()
-    assert [f["alpha"] for f in s.frontier] == sorted(a for a, t in new.certified_levels().items() if np.isfinite(t))
-    assert all(f["calibration_answered"] <= s.n_usable for f in s.frontier)
+    assert [f.alpha for f in s.frontier] == sorted(a for a, t in new.certified_levels().items() if np.isfinite(t))
+    assert all(f.calibration_answered <= s.n_usable for f in s.frontier)
     # the calibrator was refitted (another base rate), the combiner and the pre-check were not
     assert not np.array_equal(new.detector_.calibrator_.y_, guard.detector_.calibrator_.y_)
     for name in ("coef_", "means_", "scales_", "medians_", "intercept_"):
@@ -215,6 +215,7 @@ def test_nescio_calibrate_writes_a_loadable_guard_and_refuses_to_overwrite(workf
     rec = json.loads((tmp / "mine" / RECALIBRATION_FILE).read_text())
     assert rec["n_questions"] == 120 and rec["bench"] == bench and rec["refitted"] == ["calibrator", "risk_policy"]
     assert [f["alpha"] for f in rec["frontier"]] == sorted(a for a, t in new.certified_levels().items() if np.isfinite(t))
+    assert rec["frontier"] == [f.to_json() for f in new.certified_frontier()]  # typed points, the same JSON keys
     assert ("certified frontier on your questions" in out) == bool(rec["frontier"])
     assert new.fit_summary_.n_calibration == 120
     assert not list((tmp / "mine").glob(".calibrate-*"))  # no temporary directory left behind

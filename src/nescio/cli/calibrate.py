@@ -42,7 +42,7 @@ def print_summary(s, out: str, console) -> None:
                       f"(a diagnostic: choosing α after seeing it voids the guarantee)")
     if s.frontier:
         console.print("certified frontier on your questions (α: answered, of them wrong): " + "; ".join(
-            f"{f['alpha']:g}: {f['calibration_answered']}, {f['calibration_hallucinated']}" for f in s.frontier[:6]))
+            f"{f.alpha:g}: {f.calibration_answered}, {f.calibration_hallucinated}" for f in s.frontier[:6]))
     console.print(f"before recalibration (α = {s.before.alpha:g}): it {_point(s.before)}")
     console.print(f"guard: [bold]{out}[/] (recalibration.json beside it)")
 

@@ -29,7 +29,7 @@ from nescio.grading import grade_outcomes
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR
 from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level
-from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally
+from nescio.policy.scoring import ABSTAIN, ANSWER, HEDGE, confidence_target_score, raw_tally, tally, tally_at_level
 from nescio.types import NescioError, Outcome, Question
 
 __all__ = ["RESULTS_SCHEMA", "evaluate", "generate_stored", "question_sets", "signal_metrics"]
@@ -143,8 +143,8 @@ def _tally_by(records: list[DecisionRecord], key: str) -> dict[str, CategoryTall
     out = {}
     for k, rs in sorted(groups.items()):
         outcomes = np.array([r.outcome for r in rs], dtype=object)
-        out[k] = CategoryTally(raw=RawTally(**raw_tally(outcomes)),
-                               guarded=Tally(**tally(np.array([r.action for r in rs], dtype=object), outcomes)))
+        out[k] = CategoryTally(raw=RawTally(**raw_tally(outcomes).to_json()),
+                               guarded=Tally(**tally(np.array([r.action for r in rs], dtype=object), outcomes).to_json()))
     return out
 
 
@@ -244,7 +244,7 @@ def _evaluate_one(
 
     def operating_point(acts) -> OperatingPoint:
         shown_ = (acts != ABSTAIN) & (outcomes != Outcome.ABSTAINED)
-        return OperatingPoint(**tally(acts, outcomes), unanswerable_abstained=_share(~shown_, ~answerable),
+        return OperatingPoint(**tally(acts, outcomes).to_json(), unanswerable_abstained=_share(~shown_, ~answerable),
                               known_fact_correct_kept=((acts == ANSWER) & raw_correct_fact).sum() / max(raw_correct_fact.sum(), 1))
 
     # other operating points of the same fitted guard, for the trade-off table
@@ -259,15 +259,15 @@ def _evaluate_one(
     if not guard.fit_summary_.certified:
         levels = sorted(a for a, t in guard.certified_levels().items() if np.isfinite(t))
         if levels:
-            at_tightest = TightestLevel(**tally(guard.decide(te_g, alpha=levels[0]).action_array(), outcomes),
+            at_tightest = TightestLevel(**tally(guard.decide(te_g, alpha=levels[0]).action_array(), outcomes).to_json(),
                                         alpha=levels[0], tightest_alpha=guard.tightest_alpha_)
-    frontier = frontier_points(guard.certified_frontier(), d.scores, declined, outcomes)
+    frontier = frontier_points(guard.policy_, d.scores, declined, outcomes)
     from nescio.train.report import training_for
 
     return EvalResult(
         model=spec, model_id=lm.model_id, n=len(te_g), n_train=len(tr_g), n_calibration=len(ca_g),
-        raw=RawTally(**raw_tally(outcomes)),
-        guarded=GuardedTally(**tally(actions, outcomes), alpha=guard.alpha, delta=guard.delta),
+        raw=RawTally(**raw_tally(outcomes).to_json()),
+        guarded=GuardedTally(**tally(actions, outcomes).to_json(), alpha=guard.alpha, delta=guard.delta),
         guard=GuardInfo(summary=guard.fit_summary_, signals=guard.signal_names_, hedge_alpha=guard.hedge_alpha,
                         certified_levels={f"{k:g}": v for k, v in guard.certified_levels().items()}),
         signals=signal_metrics(d.signals, guard.signal_names_, outcomes, te_g),
@@ -314,16 +314,15 @@ def _run_dir_name(spec: str, prompt: str) -> str:
     return _slug(spec) + ("" if prompt == "default" else f"-{prompt}")
 
 
-def frontier_points(rows, scores, declined, outcomes) -> tuple[FrontierPoint, ...]:
-    """The certified risk–coverage frontier on the evaluated questions: for each row of
-    :meth:`Guard.certified_frontier` (calibration side), what its threshold answers here (plain
-    answers: score ≥ threshold, not blocked by the pre-check nor declined by the model)."""
-    scores, declined = np.asarray(scores, dtype=float), np.asarray(declined, dtype=bool)
+def frontier_points(policy, scores, declined, outcomes) -> tuple[FrontierPoint, ...]:
+    """The certified risk–coverage frontier on the evaluated questions: for each point of the fitted
+    risk ``policy``'s :meth:`~nescio.policy.risk.RiskPolicy.frontier` (calibration side), what its
+    level answers here (:func:`~nescio.policy.scoring.tally_at_level`: plain answers, the score
+    clearing the level's threshold, not blocked by the pre-check nor declined by the model)."""
     out = []
-    for row in rows:
-        acts = np.where((scores >= row["threshold"]) & ~declined, ANSWER, ABSTAIN).astype(object)
-        t = tally(acts, outcomes)
-        out.append(FrontierPoint(**row, answered=t["answered"], realised_risk=t["realised_risk"], kept=t["kept"]))
+    for p in policy.frontier():
+        t = tally_at_level(policy, p.alpha, scores, declined, outcomes)
+        out.append(FrontierPoint(**p.to_json(), answered=t.answered, realised_risk=t.realised_risk, kept=t.kept))
     return tuple(out)
 
 

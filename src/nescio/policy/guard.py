@@ -32,7 +32,7 @@ from nescio.params import Params, from_params
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR, check_calibration_method
 from nescio.policy.detector import Detector
 from nescio.policy.precheck import PRECHECK_REASON, PRECHECK_SIGNAL, PreCheck, PrecheckResult
-from nescio.policy.risk import ALPHA_LEVELS, RiskPolicy, check_level
+from nescio.policy.risk import ALPHA_LEVELS, FrontierPoint, RiskPolicy, check_level
 from nescio.policy.scoring import ABSTAIN_TEXT, BandPolicy
 from nescio.policy.signalset import SignalSet, check_signals
 from nescio.types import MAX_QUESTION_CHARS, check_question  # noqa: F401  (re-exported)
@@ -273,7 +273,7 @@ class Guard(Params):
         self._check_fitted()
         return dict(self.policy_.certified_levels_)
 
-    def certified_frontier(self) -> list[dict]:
+    def certified_frontier(self) -> list[FrontierPoint]:
         """Every level this guard certified, tightest first, with what its threshold answers on the
         calibration split (:meth:`nescio.policy.risk.RiskPolicy.frontier`)."""
         self._check_fitted()

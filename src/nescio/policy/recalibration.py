@@ -35,7 +35,8 @@ import numpy as np
 from nescio.policy.calibrate import check_calibration_method
 from nescio.policy.detector import Detector
 from nescio.policy.guard import Guard, as_outcomes
-from nescio.policy.risk import RiskPolicy, check_level, level_key, start_size
+from nescio.policy.risk import FrontierPoint, RiskPolicy, check_level, level_key, start_size
+from nescio.policy.scoring import tally_at_level
 from nescio.types import Generation, NescioError, Outcome
 
 RECALIBRATION_FILE = "recalibration.json"
@@ -124,7 +125,7 @@ class RecalibrationSummary:
     at_alpha: OperatingPoint
     at_tightest: OperatingPoint | None
     before: OperatingPoint
-    frontier: tuple[dict, ...] = ()
+    frontier: tuple[FrontierPoint, ...] = ()
     """The recalibrated guard's certified risk–coverage frontier on these questions
     (:meth:`Guard.certified_frontier`: per certified level, the calibration answers clearing it)."""
 
@@ -222,18 +223,16 @@ def recalibrate(guard: Guard, generations: Sequence[Generation], outcomes, *, al
 
 
 def operating_point(guard: Guard, generations: Sequence[Generation], outcomes, alpha: float) -> OperatingPoint:
-    """What ``guard`` does at level ``alpha`` (one of its certified levels) on graded generations."""
-    from nescio.policy.scoring import tally
-
+    """What ``guard`` does at level ``alpha`` (one of its certified levels) on graded generations
+    (:func:`~nescio.policy.scoring.tally_at_level`, the rule ``nescio eval``'s frontier uses)."""
     gens = list(generations)
     oc = as_outcomes(outcomes, len(gens), "operating point")
-    d = guard.decide(gens, alpha=alpha)
-    t = tally(d.action_array(), oc)
-    answered = int(round(t["answered"] * len(gens)))
-    halluc = int(round(t["hallucinated"] * len(gens)))
+    d = guard.decide(gens)
+    t = tally_at_level(guard.policy_, alpha, d.scores, d.precheck_fired | d.model_abstained, oc)
+    answered, halluc = t.n_answered, t.n_hallucinated
     has_correct = bool((oc == Outcome.CORRECT).any())
     return OperatingPoint(alpha=float(alpha), threshold=float(guard.policy_.thresholds(alpha)[0]), n=len(gens),
-                          answered=answered, hallucinated=halluc, kept=float(t["kept"]) if has_correct else None,
+                          answered=answered, hallucinated=halluc, kept=t.kept if has_correct else None,
                           realised_risk=halluc / answered if answered else None)
 
 

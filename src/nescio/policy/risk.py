@@ -25,6 +25,7 @@ only, not on the labels (checked empirically by the 200-split test in
 from __future__ import annotations
 
 import functools
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -95,6 +96,14 @@ def start_size(alpha: float, delta: float, power: float = 0.5) -> int:
         kstar = np.where(ok & (k > kstar), k, kstar)
     good = (kstar >= 0) & (binom.cdf(np.maximum(kstar, 0), n, alpha / 2) >= power)
     return int(n[np.argmax(good)]) if good.any() else 5000
+
+
+def clears(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """The answer rule: True where a score is at least ``threshold`` (NaN never clears; ``inf``: nothing does).
+
+    Every threshold the risk policy certifies is applied through this one comparison (the
+    counts it certified from, :meth:`RiskPolicy.answer_mask`, the guard's band policy)."""
+    return np.asarray(scores, dtype=float) >= threshold
 
 
 def counts_by_threshold(scores: np.ndarray, hallucinated: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,13 +209,31 @@ class RiskController:
 
     def answer_mask(self, scores: np.ndarray) -> np.ndarray:
         """True where the score clears the fitted threshold."""
-        return np.asarray(scores, dtype=float) >= self.threshold_
+        return clears(scores, self.threshold_)
 
 
 ALPHA_LEVELS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 """Risk levels a guard certifies at fit time besides its own α (``Guard.certified_levels``)."""
 TIGHTEST_GRID = tuple(round(a, 2) for a in np.arange(0.01, 1.0, 0.01))
 """Levels scanned for ``tightest_alpha_`` (smallest first)."""
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One certified level of the risk–coverage frontier on the calibration scores
+    (:meth:`RiskPolicy.frontier`): the level ``alpha``, its (finite) ``threshold``, the calibration
+    answers clearing it (``calibration_answered``, of them ``calibration_hallucinated``) and the
+    (1 − δ) Clopper–Pearson upper bound on their hallucination rate. :meth:`to_json` gives the
+    same keys (:class:`nescio.evaluate.result.FrontierPoint` adds what it answers on evaluated questions)."""
+
+    alpha: float
+    threshold: float
+    calibration_answered: int
+    calibration_hallucinated: int
+    calibration_risk_upper_bound: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
 
 
 def level_key(alpha: float) -> float:
@@ -280,12 +307,10 @@ class RiskPolicy(Params):
         self.delta_ = delta
         return self
 
-    def frontier(self) -> list[dict]:
-        """The certified risk–coverage frontier on the calibration scores: one row per level whose
-        threshold was certified (tightest first): ``alpha``, ``threshold``, the calibration answers
-        clearing it (``calibration_answered``, ``calibration_hallucinated``) and the (1 − δ) upper
-        bound on their hallucination rate. Looser levels never answer fewer (thresholds only fall
-        as α grows)."""
+    def frontier(self) -> list[FrontierPoint]:
+        """The certified risk–coverage frontier on the calibration scores: one :class:`FrontierPoint`
+        per level whose threshold was certified (tightest first). Looser levels never answer fewer
+        (thresholds only fall as α grows)."""
         if not hasattr(self, "risk_"):
             raise NescioError("risk policy is not fitted: call fit first")
         r, rows = self.risk_, []
@@ -293,10 +318,15 @@ class RiskPolicy(Params):
             if not np.isfinite(thr):
                 continue
             i = int(np.argmin(np.abs(r.grid_ - thr)))
-            rows.append({"alpha": float(a), "threshold": float(thr), "calibration_answered": int(r.n_answered_[i]),
-                         "calibration_hallucinated": int(r.n_hallucinated_[i]),
-                         "calibration_risk_upper_bound": float(r.upper_bounds_[i])})
+            rows.append(FrontierPoint(alpha=float(a), threshold=float(thr), calibration_answered=int(r.n_answered_[i]),
+                                      calibration_hallucinated=int(r.n_hallucinated_[i]),
+                                      calibration_risk_upper_bound=float(r.upper_bounds_[i])))
         return rows
+
+    def answer_mask(self, scores: np.ndarray, alpha: float | None = None) -> np.ndarray:
+        """True where a detector score clears the threshold certified at ``alpha`` (default: the
+        fitted α; otherwise one of ``certified_levels_``, as :meth:`thresholds`)."""
+        return clears(scores, self.thresholds(alpha)[0])
 
     def _floor(self, alpha: float) -> float | None:
         if self.hedge_alpha is None:
