@@ -22,12 +22,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from nescio.cli import calibrate, data, models, rag, run, serve, theory, train
+    from nescio.cli import calibrate, data, models, rag, run, score, serve, theory, train
 
     app.add_typer(data.app, name="data", help="Question sets: list and show.")
     models.register(app)
     run.register(app)
     calibrate.register(app)
+    score.register(app)
     theory.register(app)
     serve.register(app)
     train.register(app)

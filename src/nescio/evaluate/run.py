@@ -221,7 +221,19 @@ def _evaluate_one(
     t = time.perf_counter()
     d = guard.decide(te_g)
     timing["decide_s"] = time.perf_counter() - t
-    outcomes = arr(te_g)
+    return assess(guard, te_g, arr(te_g), d, spec=spec, model_id=lm.model_id, n_train=len(tr_g), n_calibration=len(ca_g),
+                  timing=timing, bench=bench, train_bench=train_bench, prompt=None if lm.prompt == "default" else lm.prompt,
+                  precheck_bench=precheck_bench if pre_fit else None)
+
+
+def assess(guard, te_g, outcomes, d, *, spec: str, model_id: str, n_train: int, n_calibration: int, timing: dict,
+           bench: str, train_bench: str, prompt: str | None = None, precheck_bench: str | None = None) -> EvalResult:
+    """The figures of one guard on graded test generations ``te_g`` (``outcomes``) and its
+    decisions ``d`` on them: tallies, signal and detector scores, operating points, the
+    certified frontier, per-category counts, decision rows. ``nescio eval`` and ``nescio score``
+    both end here."""
+    from nescio.evaluate import metrics
+
     actions = d.action_array()
     records = tuple(
         DecisionRecord(
@@ -265,7 +277,7 @@ def _evaluate_one(
     from nescio.train.report import training_for
 
     return EvalResult(
-        model=spec, model_id=lm.model_id, n=len(te_g), n_train=len(tr_g), n_calibration=len(ca_g),
+        model=spec, model_id=model_id, n=len(te_g), n_train=n_train, n_calibration=n_calibration,
         raw=RawTally(**raw_tally(outcomes).to_json()),
         guarded=GuardedTally(**tally(actions, outcomes).to_json(), alpha=guard.alpha, delta=guard.delta),
         guard=GuardInfo(summary=guard.fit_summary_, signals=guard.signal_names_, hedge_alpha=guard.hedge_alpha,
@@ -298,13 +310,13 @@ def _evaluate_one(
         cost=Cost(forward_passes_per_question_vs_greedy=1.0 + sum(guard.signal_set_.costs(te_g).values()), sampled_share=0.0),
         timing=Timing(**timing),
         training=training_for(spec),
-        prompt=None if lm.prompt == "default" else lm.prompt,
+        prompt=prompt,
         operating_points=points,
         at_tightest_level=at_tightest,
         frontier=frontier,
         bench=bench,
         train_bench=train_bench,
-        precheck_bench=precheck_bench if pre_fit else None,
+        precheck_bench=precheck_bench,
         records=records,
     )
 
