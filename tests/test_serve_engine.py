@@ -128,3 +128,24 @@ def test_record_counts_one_decision_per_choice_shown_from_the_typed_results():
     assert counts == {"hedge": 3.0, "abstain": 1.0, "raw": 2.0}
     assert fams["nescio_prompt_tokens"].samples[0].value == 20
     assert fams["nescio_completion_tokens"].samples[0].value == 2 * 6
+
+
+def test_verdict_action_is_an_action_enum_and_a_string_only_in_json():
+    import json
+
+    from nescio.serve.guarding import Verdict
+    from nescio.serve.responses import extension
+    from nescio.serve.backend import Choice, Result
+    from nescio.types import Action, NescioError
+
+    v = Verdict(action="abstain", text="I don't know.", p_correct=None, reason="r", precheck_fired=True,
+                model_abstained=False)
+    assert v.action is Action.ABSTAIN
+    assert Verdict(action=Action.HEDGE, text="", p_correct=None, reason="", precheck_fired=False,
+                   model_abstained=False).action is Action.HEDGE
+    with pytest.raises(NescioError, match="accepted: answer, hedge, abstain"):
+        Verdict(action="abstian", text="", p_correct=None, reason="", precheck_fired=False, model_abstained=False)
+    c = Choice(text="x", raw_answer=None, finish_reason="stop", tokens=())
+    r = Result(choices=(c,), prompt_tokens=1, verdict=v, alpha=0.1, certified=False, guarded=True, sampled=False)
+    ext = extension(r, c, _work(), 0.2)
+    assert type(ext["action"]) is str and json.loads(json.dumps(ext))["action"] == "abstain"

@@ -285,7 +285,7 @@ def record(metrics: Metrics, results: Sequence[Result]) -> None:
     for r in results:
         metrics.prompt_tokens.inc(r.prompt_tokens)
         metrics.completion_tokens.inc(r.completion_tokens)
-        action = r.verdict.action if r.guarded and r.verdict is not None else "raw"
+        action = r.verdict.action.value if r.guarded and r.verdict is not None else "raw"
         metrics.decisions.labels(action=action).inc(len(r.choices))
 
 
