@@ -182,6 +182,38 @@ def test_filter_round_trip(fitted_filter, tmp_path):
     assert np.array_equal(again.predict_proba(X), filt.predict_proba(X)) and again.threshold_ == filt.threshold_
 
 
+def test_default_filter_is_loaded_once_per_process(fitted_filter, tmp_path, monkeypatch):
+    import nescio.rag.filter as filt_mod
+    import nescio.rag.index as index_mod
+
+    _, fitted = fitted_filter
+    monkeypatch.setenv("NESCIO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(index_mod, "default_embedder", lambda: HashEmbedder())
+    counts = {"fit": 0, "load": 0}
+    real_load = RelevanceFilter.load.__func__
+
+    def fit(**kw):
+        counts["fit"] += 1
+        return fitted
+
+    def load(cls, d):
+        counts["load"] += 1
+        return real_load(cls, d)
+
+    monkeypatch.setattr(filt_mod, "fit_builtin_filter", fit)
+    monkeypatch.setattr(RelevanceFilter, "load", classmethod(load))
+    filt_mod._filter_in.cache_clear()
+    try:
+        first = filt_mod.default_filter()
+        assert first is filt_mod.default_filter() is fitted and counts == {"fit": 1, "load": 0}
+        filt_mod._filter_in.cache_clear()  # a new process: the saved filter is read, once
+        again = filt_mod.default_filter()
+        assert again is filt_mod.default_filter() and again is not fitted and counts == {"fit": 1, "load": 1}
+        assert again.threshold_ == fitted.threshold_
+    finally:
+        filt_mod._filter_in.cache_clear()
+
+
 def test_empty_filtered_set_follows_the_policy(fitted_filter, tiny):
     index, filt = fitted_filter
     strict = RelevanceFilter(degree=filt.degree)
