@@ -59,6 +59,31 @@ def test_index_round_trip_gives_identical_rankings(tmp_path):
     assert _ranking(loaded, QUERIES) == before
 
 
+def test_loaded_index_is_cached_by_its_checksum_so_a_rebuild_at_the_same_path_is_picked_up(tmp_path, monkeypatch):
+    import shutil
+
+    import nescio.rag.index as index_mod
+    from nescio.rag.answer import _load_index  # what --rag (ask, eval, serve) loads through
+
+    monkeypatch.setattr(index_mod, "default_embedder", lambda: HashEmbedder())
+    d = tmp_path / "idx"
+    Index.build(CORPUS[:3], progress=False).save(d)
+    first = _load_index(str(d))
+    assert [p.id for p in first.passages] == ["fr", "de", "jp"]
+    assert _load_index(str(d)) is first  # unchanged: kept loaded
+    before = index_mod.index_checksum(d)
+    shutil.rmtree(d)  # rebuilt with other passages at the same path
+    Index.build(CORPUS[3:5], progress=False).save(d)
+    assert index_mod.index_checksum(d) != before
+    again = _load_index(str(d))
+    assert again is not first and [p.id for p in again.passages] == ["hp", "wl"]
+    assert again.search(["Who wrote Hamlet?"], k=1)[0][0].passage.id == "hp"
+    assert _load_index(str(d)) is again
+    assert len(index_mod._LOADED) <= index_mod.LOADED_INDEXES
+    with pytest.raises(NescioError, match="is not an index directory"):
+        _load_index(str(tmp_path / "missing"))
+
+
 def test_incremental_add_matches_a_full_build(tmp_path):
     full = Index.build(CORPUS, embedder=HashEmbedder(), progress=False)
     part = Index.build(CORPUS[:3], embedder=HashEmbedder(), progress=False)

@@ -9,7 +9,6 @@ policy, :func:`with_context_reliance`, ``guard.decide``) inside its batching wor
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ NO_EVIDENCE_REASON = "no retrieved passage passed the relevance filter; abstaine
 UNSUPPORTED_REASON = "the answer is not in the retrieved evidence; abstained"
 
 
-@functools.lru_cache(maxsize=4)
 def _load_index(path: str):
-    from nescio.rag.index import Index
+    from nescio.rag.index import load_index
 
-    return Index.load(path)
+    return load_index(path)  # cached by the index's checksum: a rebuilt index is picked up
 
 
 @dataclass(frozen=True)
