@@ -59,6 +59,31 @@ def test_index_round_trip_gives_identical_rankings(tmp_path):
     assert _ranking(loaded, QUERIES) == before
 
 
+def test_loaded_index_is_cached_by_its_checksum_so_a_rebuild_at_the_same_path_is_picked_up(tmp_path, monkeypatch):
+    import shutil
+
+    import nescio.rag.index as index_mod
+    from nescio.rag.answer import _load_index  # what --rag (ask, eval, serve) loads through
+
+    monkeypatch.setattr(index_mod, "default_embedder", lambda: HashEmbedder())
+    d = tmp_path / "idx"
+    Index.build(CORPUS[:3], progress=False).save(d)
+    first = _load_index(str(d))
+    assert [p.id for p in first.passages] == ["fr", "de", "jp"]
+    assert _load_index(str(d)) is first  # unchanged: kept loaded
+    before = index_mod.index_checksum(d)
+    shutil.rmtree(d)  # rebuilt with other passages at the same path
+    Index.build(CORPUS[3:5], progress=False).save(d)
+    assert index_mod.index_checksum(d) != before
+    again = _load_index(str(d))
+    assert again is not first and [p.id for p in again.passages] == ["hp", "wl"]
+    assert again.search(["Who wrote Hamlet?"], k=1)[0][0].passage.id == "hp"
+    assert _load_index(str(d)) is again
+    assert len(index_mod._LOADED) <= index_mod.LOADED_INDEXES
+    with pytest.raises(NescioError, match="is not an index directory"):
+        _load_index(str(tmp_path / "missing"))
+
+
 def test_incremental_add_matches_a_full_build(tmp_path):
     full = Index.build(CORPUS, embedder=HashEmbedder(), progress=False)
     part = Index.build(CORPUS[:3], embedder=HashEmbedder(), progress=False)
@@ -180,6 +205,38 @@ def test_filter_round_trip(fitted_filter, tmp_path):
     assert again.max_kept == filt.max_kept and again.calibration_ == filt.calibration_
     X = np.random.default_rng(0).random((5, len(FEATURES)))
     assert np.array_equal(again.predict_proba(X), filt.predict_proba(X)) and again.threshold_ == filt.threshold_
+
+
+def test_default_filter_is_loaded_once_per_process(fitted_filter, tmp_path, monkeypatch):
+    import nescio.rag.filter as filt_mod
+    import nescio.rag.index as index_mod
+
+    _, fitted = fitted_filter
+    monkeypatch.setenv("NESCIO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(index_mod, "default_embedder", lambda: HashEmbedder())
+    counts = {"fit": 0, "load": 0}
+    real_load = RelevanceFilter.load.__func__
+
+    def fit(**kw):
+        counts["fit"] += 1
+        return fitted
+
+    def load(cls, d):
+        counts["load"] += 1
+        return real_load(cls, d)
+
+    monkeypatch.setattr(filt_mod, "fit_builtin_filter", fit)
+    monkeypatch.setattr(RelevanceFilter, "load", classmethod(load))
+    filt_mod._filter_in.cache_clear()
+    try:
+        first = filt_mod.default_filter()
+        assert first is filt_mod.default_filter() is fitted and counts == {"fit": 1, "load": 0}
+        filt_mod._filter_in.cache_clear()  # a new process: the saved filter is read, once
+        again = filt_mod.default_filter()
+        assert again is filt_mod.default_filter() and again is not fitted and counts == {"fit": 1, "load": 1}
+        assert again.threshold_ == fitted.threshold_
+    finally:
+        filt_mod._filter_in.cache_clear()
 
 
 def test_empty_filtered_set_follows_the_policy(fitted_filter, tiny):

@@ -370,7 +370,7 @@ def test_timeout_504_and_disconnect_frees_the_slot(built, monkeypatch):
     app = create_app(built[0], built[1], ServeConfig(served_model_name=NAME, max_queue=1, max_batch=1, timeout_s=8.0))
     srv = ThreadServer(app)
     body = {"model": NAME, "messages": [{"role": "user", "content": ANSWERABLE[0]}], "max_tokens": 2}
-    engine = app.state.engine
+    engine = app.state.nescio.engine
     try:
         results = {}
 
@@ -406,7 +406,7 @@ def test_timeout_504_and_disconnect_frees_the_slot(built, monkeypatch):
         gate.set()
         ok = httpx.post(srv.base + "/v1/chat/completions", json=body, timeout=60)
         assert ok.status_code == 200  # still serving
-        assert app.state.stats["abandoned"] == 1
+        assert app.state.nescio.stats.abandoned == 1
     finally:
         gate.set()
         srv.stop()

@@ -100,3 +100,52 @@ def test_stop_finishes_every_accepted_request_and_failures_reach_each_waiter():
     done, exc = asyncio.run(main())
     assert done == [f"j{i}" for i in range(10)]
     assert isinstance(exc, RuntimeError)
+
+
+def test_record_counts_one_decision_per_choice_shown_from_the_typed_results():
+    """record() reads the Results, not the response dict: a guarded result counts its verdict's
+    action once per choice, a raw one (raw mode or no guard) counts ``raw``; tokens are summed."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from nescio.serve.app import record
+    from nescio.serve.backend import Choice, Result, TokenInfo
+    from nescio.serve.guarding import Verdict
+    from nescio.serve.metrics import Metrics
+
+    tok = (TokenInfo(1, -0.1, ()), TokenInfo(2, -0.2, ()))
+    c = Choice(text="x", raw_answer="x", finish_reason="stop", tokens=tok)
+
+    def result(action, guarded, n=1):
+        v = None if action is None else Verdict(action=action, text="x", p_correct=0.5, reason="r",
+                                                 precheck_fired=False, model_abstained=False)
+        return Result(choices=(c,) * n, prompt_tokens=5, verdict=v, alpha=0.1, certified=False, guarded=guarded,
+                      sampled=n > 1)
+
+    m = Metrics()
+    record(m, [result("hedge", True, n=3), result("abstain", True), result("answer", False), result(None, False)])
+    fams = {f.name: f for f in text_string_to_metric_families(m.render()[0].decode())}
+    counts = {s.labels["action"]: s.value for s in fams["nescio_decisions"].samples}
+    assert counts == {"hedge": 3.0, "abstain": 1.0, "raw": 2.0}
+    assert fams["nescio_prompt_tokens"].samples[0].value == 20
+    assert fams["nescio_completion_tokens"].samples[0].value == 2 * 6
+
+
+def test_verdict_action_is_an_action_enum_and_a_string_only_in_json():
+    import json
+
+    from nescio.serve.guarding import Verdict
+    from nescio.serve.responses import extension
+    from nescio.serve.backend import Choice, Result
+    from nescio.types import Action, NescioError
+
+    v = Verdict(action="abstain", text="I don't know.", p_correct=None, reason="r", precheck_fired=True,
+                model_abstained=False)
+    assert v.action is Action.ABSTAIN
+    assert Verdict(action=Action.HEDGE, text="", p_correct=None, reason="", precheck_fired=False,
+                   model_abstained=False).action is Action.HEDGE
+    with pytest.raises(NescioError, match="accepted: answer, hedge, abstain"):
+        Verdict(action="abstian", text="", p_correct=None, reason="", precheck_fired=False, model_abstained=False)
+    c = Choice(text="x", raw_answer=None, finish_reason="stop", tokens=())
+    r = Result(choices=(c,), prompt_tokens=1, verdict=v, alpha=0.1, certified=False, guarded=True, sampled=False)
+    ext = extension(r, c, _work(), 0.2)
+    assert type(ext["action"]) is str and json.loads(json.dumps(ext))["action"] == "abstain"

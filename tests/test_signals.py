@@ -141,3 +141,52 @@ def test_signal_table_round_trip(tmp_path):
                                   t.matrix(["sequence_nll", "max_token_entropy"]))
     with pytest.raises(NescioError):
         load_signal_table(tmp_path / "missing")
+
+
+def test_sampling_caches_stay_bounded_after_many_distinct_answers(monkeypatch):
+    import nescio.signals.sampling as sampling
+    from nescio.lru import LRU
+
+    def slot(t):  # a distinct one-hot per text: "answer i" → 2i, "other i" → 2i + 1
+        word, i = t.split()
+        return 2 * int(i) + (word == "other")
+
+    class FakeEmbedder:
+        calls = 0
+
+        def encode(self, texts, **kw):
+            FakeEmbedder.calls += 1
+            out = np.zeros((len(texts), 384), dtype=np.float32)
+            for i, t in enumerate(texts):
+                out[i, slot(t)] = 1.0
+            return out
+
+    assert sampling._EMBEDDINGS.maxsize == sampling._CLUSTERS.maxsize == sampling.CACHE_SIZE
+    monkeypatch.setattr(sampling, "_embedder", lambda: FakeEmbedder())
+    monkeypatch.setattr(sampling, "_EMBEDDINGS", LRU(8))
+    monkeypatch.setattr(sampling, "_CLUSTERS", LRU(8))
+    gens = [make_gen(f"q{i}", f"answer {i}", [-0.1], samples=[(f"answer {i}", -0.1), (f"other {i}", -0.2)])
+            for i in range(100)]
+    t = compute_signals(gens, ["semantic_entropy", "discrete_semantic_entropy", "n_distinct_answers"])
+    assert t.values["n_distinct_answers"].tolist() == [2.0] * 100
+    assert t.values["discrete_semantic_entropy"] == pytest.approx([math.log(2)] * 100)
+    assert len(sampling._EMBEDDINGS) <= 8 and len(sampling._CLUSTERS) <= 8
+    # one call with more texts than the cache holds still embeds each one right
+    texts = [f"text {i}" for i in range(50)]
+    emb = sampling.embed_answers(texts)
+    assert emb.shape == (50, 384) and [int(np.argmax(e)) for e in emb] == [slot(t) for t in texts]
+    calls = FakeEmbedder.calls
+    sampling.embed_answers(sorted(texts)[-8:])  # the most recently embedded texts are still cached
+    assert FakeEmbedder.calls == calls and len(sampling._EMBEDDINGS) == 8
+
+
+def test_lru_forgets_the_least_recently_used():
+    from nescio.lru import LRU
+
+    c = LRU(2)
+    c.put("a", 1)
+    c.put("b", 2)
+    assert c.get("a") == 1  # a is now the most recent
+    c.put("c", 3)
+    assert "b" not in c and c.get("a") == 1 and c.get("c") == 3 and len(c) == 2
+    assert c.get("b", "gone") == "gone"

@@ -10,7 +10,6 @@ passes the filter and the policy says so, and on answers the kept evidence does 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -23,11 +22,10 @@ NO_EVIDENCE_REASON = "no retrieved passage passed the relevance filter; abstaine
 UNSUPPORTED_REASON = "the answer is not in the retrieved evidence; abstained"
 
 
-@functools.lru_cache(maxsize=4)
 def _load_index(path: str):
-    from nescio.rag.index import Index
+    from nescio.rag.index import load_index
 
-    return Index.load(path)
+    return load_index(path)  # cached by the index's checksum: a rebuilt index is picked up
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ candidate sentence).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -274,7 +275,8 @@ def fit_builtin_filter(index=None, k: int = 8, precision: float = 0.9, max_kept:
 
 
 def default_filter() -> RelevanceFilter:
-    """The filter fitted on the built-in corpus, cached under the nescio cache directory."""
+    """The filter fitted on the built-in corpus, cached under the nescio cache directory and
+    loaded once per process (``serve --rag`` asks for it on every request)."""
     from nescio.models.cache import cache_root
     from nescio.rag.index import default_embedder
 
@@ -282,7 +284,13 @@ def default_filter() -> RelevanceFilter:
 
     recipe = f"{default_embedder().name}|{FILTER_SCHEMA_VERSION}|{FEATURES}|{DEFAULT_FIT}"
     tag = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    d = Path(cache_root()) / "rag" / f"relevance-filter-{tag}"
+    return _filter_in(str(Path(cache_root()) / "rag" / f"relevance-filter-{tag}"))
+
+
+@functools.lru_cache(maxsize=2)
+def _filter_in(directory: str) -> RelevanceFilter:
+    """The default filter saved in ``directory``, fitted and saved there first if it is not."""
+    d = Path(directory)
     if (d / "relevance_filter.json").is_file():
         try:
             return RelevanceFilter.load(d)

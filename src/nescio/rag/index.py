@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nescio.artifacts import read_artifact, write_artifact
+from nescio.lru import LRU
 from nescio.rag.corpus import Passage
 from nescio.types import NescioError
 
@@ -188,6 +189,43 @@ class Index:
         if len(index.passages) != index.embeddings.shape[0]:
             raise NescioError(f"{d}: {len(index.passages)} passages but {index.embeddings.shape[0]} embeddings; rebuild")
         return index
+
+
+LOADED_INDEXES = 4  # indexes kept loaded per process by load_index
+_LOADED: LRU[tuple, Index] = LRU(LOADED_INDEXES)
+
+
+def index_checksum(directory: str | os.PathLike) -> str | None:
+    """SHA-256 of the saved ``index.json`` (it holds the passages file's SHA-256, their number
+    and the embedder): another content saved at the same path has another checksum. None
+    when there is no readable ``index.json``."""
+    try:
+        return hashlib.sha256((Path(directory) / "index.json").read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def load_index(directory: str | os.PathLike, *, embedder: Embedder | None = None) -> Index:
+    """:meth:`Index.load`, kept loaded per process (the last :data:`LOADED_INDEXES`), keyed by
+    the index's checksum (and its files' sizes and mtimes), so an index rebuilt at the same
+    path is loaded afresh."""
+    d = Path(directory)
+    checksum = index_checksum(d)
+    if checksum is None:
+        return Index.load(d, embedder=embedder)  # the usual one-line error
+    stats = []
+    for name in ("passages.jsonl", "index.safetensors"):
+        try:
+            st = (d / name).stat()
+            stats.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            stats.append(None)
+    key = (str(d.resolve()), checksum, tuple(stats), (embedder or default_embedder()).name)
+    index = _LOADED.get(key)
+    if index is None:
+        index = Index.load(d, embedder=embedder)
+        _LOADED.put(key, index)
+    return index
 
 
 def build_index(source: str | os.PathLike, out: str | os.PathLike, *, add: bool = False, max_words: int = 120,

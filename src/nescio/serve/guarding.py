@@ -13,19 +13,23 @@ from typing import Any, Sequence
 import numpy as np
 
 from nescio.serve.protocol import RequestError
-from nescio.types import Generation
+from nescio.types import Action, Generation
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The guard's decision on one greedy generation."""
+    """The guard's decision on one greedy generation (``action``: an :class:`~nescio.types.Action`;
+    its string value is accepted and coerced, a misspelt one is a NescioError)."""
 
-    action: str  # "answer" | "hedge" | "abstain"
+    action: Action
     text: str  # what the user sees
     p_correct: float | None
     reason: str
     precheck_fired: bool
     model_abstained: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", Action.coerce(self.action))
 
 
 def _level_key(x: float) -> float:
@@ -91,13 +95,13 @@ class GuardView:
         if not gens:
             return []
         batch = self.guard.decide(gens, alpha=alpha)
-        return [Verdict(action=batch.actions[i].value, text=batch.texts[i],
+        return [Verdict(action=batch.actions[i], text=batch.texts[i],
                         p_correct=float(batch.p_correct[i]) if np.isfinite(batch.p_correct[i]) else None,
                         reason=batch.reasons[i], precheck_fired=bool(batch.precheck_fired[i]),
                         model_abstained=bool(batch.model_abstained[i])) for i in range(len(gens))]
 
 
-def render(action: str, answer: str) -> str:
+def render(action: Action, answer: str) -> str:
     """The text shown for ``action`` applied to ``answer`` (the guard's own wording)."""
     from nescio.policy.scoring import BandPolicy
 

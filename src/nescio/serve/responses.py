@@ -40,7 +40,7 @@ def extension(result: Result, choice: Choice, work: Work, delta: float | None) -
     v = result.verdict
     return {
         "mode": "guarded" if result.guarded else "raw",
-        "action": None if v is None else v.action,
+        "action": None if v is None else v.action.value,
         "p_correct": None if v is None or v.p_correct is None else float(v.p_correct),
         "alpha": result.alpha,
         "delta": delta if v is not None else None,

@@ -50,7 +50,7 @@ def serve(model: str, guard_dir: str | Path | None = None, config: ServeConfig |
     if guard is None:
         log.warning("serving the RAW model %s (no --guard): answers come without a decision", name)
     else:
-        levels = ", ".join(f"{a:g}" for a in app.state.engine.guard.levels) or "none"
+        levels = ", ".join(f"{a:g}" for a in app.state.nescio.view.levels) or "none"
         log.info("serving %s guarded by %s (α = %g, δ = %g; certified levels: %s)", name, guard_dir, guard.alpha,
                  guard.delta, levels)
     if config.api_key is None and config.host not in ("127.0.0.1", "localhost", "::1"):

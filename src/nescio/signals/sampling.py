@@ -17,7 +17,9 @@ embedding similarity stands in for it.
 
 Clustering is done once per set of samples: :func:`sample_clusters` caches the cluster ids
 by the sample texts, so the signals that share them (semantic entropy, its discrete form,
-the semantic-entropy probe's labels) do not re-cluster the same samples.
+the semantic-entropy probe's labels) do not re-cluster the same samples. Both caches (the
+embeddings per text, the clusters per set of samples) are bounded LRUs, so a long-running
+server does not grow them without end.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from typing import Sequence
 
 import numpy as np
 
+from nescio.lru import LRU
 from nescio.signals.spec import DEFAULT_N_SAMPLES, SignalInfo, SignalNeeds
 from nescio.types import Generation, NescioError
 
 EMBEDDING_SIMILARITY = 0.9
-_EMBEDDINGS: dict[str, np.ndarray] = {}
+CACHE_SIZE = 32_768  # entries of each cache (embeddings: 1.5 kB each, ~50 MB at most)
+_EMBEDDINGS: LRU[str, np.ndarray] = LRU(CACHE_SIZE)
 
 
 def answers_match(a: str, b: str) -> bool:
@@ -57,15 +61,18 @@ def _embedder():
 
 
 def embed_answers(texts: Sequence[str]) -> np.ndarray:
-    """Unit-norm MiniLM embeddings ``[n, 384]`` (cached per text within the process)."""
-    todo = sorted({t for t in texts if t not in _EMBEDDINGS})
+    """Unit-norm MiniLM embeddings ``[n, 384]`` (cached per text within the process, at most
+    :data:`CACHE_SIZE` texts)."""
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    found = {t: v for t in set(texts) if (v := _EMBEDDINGS.get(t)) is not None}
+    todo = sorted(set(texts) - found.keys())
     if todo:
         vecs = _embedder().encode(todo, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         for t, v in zip(todo, np.asarray(vecs, dtype=np.float32)):
-            _EMBEDDINGS[t] = v
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    return np.stack([_EMBEDDINGS[t] for t in texts])
+            found[t] = v  # this call's answer does not depend on what the bounded cache kept
+            _EMBEDDINGS.put(t, v)
+    return np.stack([found[t] for t in texts])
 
 
 def cluster_answers(texts: Sequence[str], *, use_embeddings: bool = True) -> list[int]:
@@ -88,16 +95,19 @@ def cluster_answers(texts: Sequence[str], *, use_embeddings: bool = True) -> lis
     return ids
 
 
-_CLUSTERS: dict[tuple[tuple[str, ...], bool], tuple[int, ...]] = {}
+_CLUSTERS: LRU[tuple[tuple[str, ...], bool], tuple[int, ...]] = LRU(CACHE_SIZE)
 
 
 def sample_clusters(g: Generation, *, use_embeddings: bool = True) -> tuple[int, ...]:
     """Cluster ids of ``g``'s samples (:func:`cluster_answers`), computed once per set of sample
-    texts in this process (the signals that share them do not re-cluster)."""
+    texts in this process (the signals that share them do not re-cluster; the last
+    :data:`CACHE_SIZE` sets are kept)."""
     key = (tuple(s.text for s in g.samples), use_embeddings)
-    if key not in _CLUSTERS:
-        _CLUSTERS[key] = tuple(cluster_answers(list(key[0]), use_embeddings=use_embeddings))
-    return _CLUSTERS[key]
+    ids = _CLUSTERS.get(key)
+    if ids is None:
+        ids = tuple(cluster_answers(list(key[0]), use_embeddings=use_embeddings))
+        _CLUSTERS.put(key, ids)
+    return ids
 
 
 def semantic_entropy_from_clusters(cluster_ids: Sequence[int], sample_logprobs: Sequence[float] | None = None) -> float:
