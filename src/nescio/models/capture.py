@@ -43,8 +43,12 @@ def plan_captures(specs: tuple[CaptureSpec, ...], n_layers: int) -> dict[tuple[s
     ("middle" is layer ``n_layers // 2``)."""
     from nescio.types import NescioError
 
+    from nescio.types import SITES
+
     plan: dict[tuple[str, int], set[str]] = defaultdict(set)
     for spec in specs:
+        if spec.site not in SITES:  # a spec built past CaptureSpec's own check
+            raise NescioError(f"unknown capture site {spec.site!r}; accepted: {', '.join(SITES)}")
         layers = (range(n_layers) if spec.layers == "all" else (n_layers // 2,) if spec.layers == "middle"
                   else spec.layers)
         for layer in layers:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from nescio.models.capture import ActivationCapture
-from nescio.models.decode import decode
+from nescio.models.decode import PROMPT_POOLED, _shared_prefix, _sliding_window, decode
 from nescio.models.generation import answer_text, encode_questions, p_true_batch, verbal_confidence_batch
 from nescio.models.intervene import ScaleNeurons
 from nescio.models.sampling import seed_for
@@ -112,30 +112,47 @@ def score(
 
 
 def _score_batch(lm, questions, prompts, answers, ids, stop_reasons, config) -> list[Generation]:
+    """One batch: the prompts' shared prefix (chat template + system prompt, or few-shot
+    examples) runs once and its KV cache is copied to every row, as the decoder's prefill does;
+    then one forward over each row's left-padded rest of prompt + answer."""
     import torch
+    from transformers import DynamicCache
 
     B = len(questions)
     dev = torch.device(lm.device)
-    seqs = [list(p.ids) + list(a) for p, a in zip(prompts, ids)]
-    S = max(len(s) for s in seqs)
+    plan_positions = frozenset().union(*(spec.positions for spec in config.capture)) if config.capture else frozenset()
+    P = _shared_prefix([p.ids for p in prompts]) if B > 1 and not plan_positions.intersection(PROMPT_POOLED) else 0
+    cache = None
+    if P:
+        cache = DynamicCache(config=lm.model.config)
+        window = _sliding_window(cache)
+        if window is not None and max(len(p.ids) + len(a) for p, a in zip(prompts, ids)) > window:
+            P, cache = 0, None  # a padded row's window counts cache slots: no sharing past the window
+    seqs = [list(p.ids[P:]) + list(a) for p, a in zip(prompts, ids)]  # what follows the shared prefix
+    S = max(len(x) for x in seqs)
     T = max(len(a) for a in ids)
-    pads = [S - len(s) for s in seqs]
+    pads = [S - len(x) for x in seqs]
     pad_id = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    input_ids = torch.tensor([[pad_id] * p + s for p, s in zip(pads, seqs)], device=dev)  # [B, S]
-    attn = torch.tensor([[0] * p + [1] * len(s) for p, s in zip(pads, seqs)], device=dev)  # [B, S]
-    position_ids = (attn.cumsum(-1) - 1).clamp_min(0)
-    last = torch.tensor([p + len(pr.ids) - 1 for p, pr in zip(pads, prompts)], device=dev)  # [B]
+    input_ids = torch.tensor([[pad_id] * p + x for p, x in zip(pads, seqs)], device=dev)  # [B, S]
+    mask = torch.tensor([[0] * p + [1] * len(x) for p, x in zip(pads, seqs)], device=dev)  # [B, S]
+    position_ids = (P + mask.cumsum(-1) - 1).clamp_min(0)
+    attn = torch.cat([torch.ones(B, P, dtype=mask.dtype, device=dev), mask], dim=1)  # [B, P+S]
+    last = torch.tensor([p + len(pr.ids) - P - 1 for p, pr in zip(pads, prompts)], device=dev)  # [B] in the suffix
     fed = [_fed(lm, a, r) for a, r in zip(ids, stop_reasons)]
+    if cache is not None:
+        lm.model(input_ids=torch.tensor([prompts[0].ids[:P]], device=dev), position_ids=torch.arange(P, device=dev)[None],
+                 past_key_values=cache, use_cache=True, logits_to_keep=1)
+        cache.batch_repeat_interleave(B)
 
     def forward():
-        return lm.model(input_ids=input_ids, attention_mask=attn, position_ids=position_ids, use_cache=False,
-                        logits_to_keep=T + 1)
+        return lm.model(input_ids=input_ids, attention_mask=attn, position_ids=position_ids, past_key_values=cache,
+                        use_cache=cache is not None, logits_to_keep=T + 1)
 
     if config.capture:
-        prompt_mask = torch.zeros_like(attn)
+        prompt_mask = torch.zeros_like(mask)
         for b, (p, pr) in enumerate(zip(pads, prompts)):
-            prompt_mask[b, p : p + len(pr.ids)] = 1
-        ent = torch.tensor([p + pr.entity_token if pr.entity_token is not None else int(last[b])
+            prompt_mask[b, p : p + len(pr.ids) - P] = 1
+        ent = torch.tensor([p + pr.entity_token - P if pr.entity_token is not None and P == 0 else int(last[b])
                             for b, (p, pr) in enumerate(zip(pads, prompts))], device=dev)
         steps = torch.arange(max(T, 1), device=dev)
         answer_index = torch.minimum(last[:, None] + 1 + steps[None, :], torch.tensor(S - 1, device=dev))  # [B, T]
