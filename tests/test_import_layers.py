@@ -8,7 +8,7 @@ attribute tables (``_LAZY = {"name": "nescio.x.y"}``). The layers, lowest first;
 imports only from its own package or from a strictly lower layer:
 
     0  types, lazy, text, plots        leaves: import nothing of nescio but types
-    1  jsonl, params, artifacts, grading
+    1  jsonl, params, artifacts, grading, extras
     2  data                           question sets
     3  models                         loading, generation, capture (knows nothing of signals)
     4  signals                        computed and fitted signals, probes
@@ -45,7 +45,7 @@ import nescio
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("types", "lazy", "text", "plots"),
-    ("jsonl", "params", "artifacts", "grading"),
+    ("jsonl", "params", "artifacts", "grading", "extras"),
     ("data",),
     ("models",),
     ("signals",),
