@@ -31,7 +31,7 @@ SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 def _limit(qs, n):
-    from nescio.evaluate.run import _limit as limit
+    from nescio.data.subsets import limit_questions as limit
 
     return limit(list(qs), n)
 

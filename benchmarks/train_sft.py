@@ -47,7 +47,7 @@ def _warn(msg: str) -> None:
 
 
 def _limit(qs, n):
-    from nescio.evaluate.run import _limit as limit
+    from nescio.data.subsets import limit_questions as limit
 
     return limit(list(qs), n)
 

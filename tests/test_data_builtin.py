@@ -8,7 +8,7 @@ import re
 import pytest
 
 from nescio.data import CATEGORIES, builtin_questions, load_questions
-from nescio.data.builtin import _fact_vocabulary
+from nescio.data.builtin import UNANSWERABLE_SIZES, _fact_vocabulary
 from nescio.types import UNANSWERABLE_CATEGORIES, NescioError
 
 
@@ -62,16 +62,18 @@ def test_unknown_split_is_a_named_error():
 
 def test_invented_names_do_not_collide_with_facts():
     vocabulary = _fact_vocabulary()
-    for q in builtin_questions():
-        if q.category in ("fabricated", "random_fact"):
-            name = q.entity.removeprefix("Treaty of ").removeprefix("The ")
-            invented = [w for w in re.findall(r"[A-Za-z]+", name) if w[0].isupper() or q.category == "fabricated"]
-            # first names are ordinary first names; the invented part is the surname / place / binomial
-            assert any(w.lower() not in vocabulary for w in invented), q
+    invented_ones = [q for q in builtin_questions() if q.category in ("fabricated", "random_fact")]
+    assert len(invented_ones) == UNANSWERABLE_SIZES["fabricated"] + UNANSWERABLE_SIZES["random_fact"]
+    for q in invented_ones:
+        name = q.entity.removeprefix("Treaty of ").removeprefix("The ")
+        invented = [w for w in re.findall(r"[A-Za-z]+", name) if w[0].isupper() or q.category == "fabricated"]
+        # first names are ordinary first names; the invented part is the surname / place / binomial
+        assert any(w.lower() not in vocabulary for w in invented), q
 
 
 def test_future_questions_are_after_2030():
-    for q in builtin_questions():
-        if q.category == "future":
-            years = [int(y) for y in re.findall(r"\b(\d{4})\b", q.text)]
-            assert years and min(years) > 2030, q
+    future = [q for q in builtin_questions() if q.category == "future"]
+    assert len(future) == UNANSWERABLE_SIZES["future"]
+    for q in future:
+        years = [int(y) for y in re.findall(r"\b(\d{4})\b", q.text)]
+        assert years and min(years) > 2030, q

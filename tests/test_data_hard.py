@@ -32,15 +32,17 @@ def test_sizes_splits_and_determinism():
 
 
 def test_arithmetic_answers_are_exact():
-    for q in hard_questions():
-        if q.category == "hard/arithmetic":
-            assert int(q.answers[0]) == _evaluate(q.text), q.text
+    arithmetic = [q for q in hard_questions() if q.category == "hard/arithmetic"]
+    assert len(arithmetic) == 200  # the checks below run on every one
+    for q in arithmetic:
+        assert int(q.answers[0]) == _evaluate(q.text), q.text
 
 
 def test_word_problem_answers_are_positive_integers():
-    for q in hard_questions():
-        if q.category == "hard/word_problem":
-            assert int(q.answers[0]) > 0
+    problems = [q for q in hard_questions() if q.category == "hard/word_problem"]
+    assert len(problems) == 200
+    for q in problems:
+        assert int(q.answers[0]) > 0, q.text
 
 
 Q = Question(id="h", text="What is 347 times 28?", answers=("9716",), category="hard/arithmetic")

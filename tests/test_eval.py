@@ -76,7 +76,9 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     rng = np.random.default_rng(0)
 
     def fake_grades(gens):  # the tiny model knows nothing; give it synthetic outcomes
-        return [Outcome.CORRECT if (g.question.answerable and rng.uniform() < 0.6) else Outcome.HALLUCINATED for g in gens]
+        # 85% correct: on these ~18 calibration questions the guard certifies α ≥ 0.35 but not the
+        # requested 0.3, so the tightest-level report and the certified frontier both have rows to check
+        return [Outcome.CORRECT if rng.uniform() < 0.85 else Outcome.HALLUCINATED for g in gens]
 
     monkeypatch.setattr(run_mod, "grade_outcomes", fake_grades)
     bench = tmp_path / "bench.jsonl"
@@ -113,16 +115,13 @@ def test_evaluate_on_tiny_model_writes_results_and_report(tiny, tmp_path, monkey
     assert (g["alpha"], g["delta"]) == (0.3, 0.2)
     # uncertified at the requested α: the tightest level the guard did certify is reported beside it
     finite = [float(a) for a, t in saved["guard"]["certified_levels"].items() if t != "inf"]
-    if not saved["guard"]["certified"] and finite:
-        assert saved["at_tightest_level"]["alpha"] == min(finite)
-        assert 0.0 <= saved["at_tightest_level"]["answered"] <= 1.0
-        assert f"tightest level this guard certifies is α = {min(finite):g}" in (out / "report.html").read_text()
-    else:
-        assert "at_tightest_level" not in saved
+    assert not saved["guard"]["certified"] and finite and min(finite) > 0.3, saved["guard"]["certified_levels"]
+    assert saved["at_tightest_level"]["alpha"] == min(finite)
+    assert 0.0 < saved["at_tightest_level"]["answered"] <= 1.0
+    assert f"tightest level this guard certifies is α = {min(finite):g}" in (out / "report.html").read_text()
     # the certified frontier: every finite certified level, monotone, its test figures the decisions'
-    # (this tiny run often certifies nothing; frontier_points is tested on its own below)
-    frontier = saved.get("frontier") or []
-    assert [f["alpha"] for f in frontier] == sorted(finite)
+    frontier = saved["frontier"]
+    assert len(frontier) >= 2 and [f["alpha"] for f in frontier] == sorted(finite)
     assert all(a["calibration_answered"] <= b["calibration_answered"] and a["threshold"] >= b["threshold"]
                for a, b in zip(frontier, frontier[1:]))
     declined = np.array([r["precheck_fired"] or r["model_abstained"] for r in records])

@@ -203,11 +203,21 @@ def test_sampling_is_reproducible_and_seeded(tiny):
         assert len(s.token_logprobs) == len(s.token_ids) and all(lp <= 0 for lp in s.token_logprobs)
 
 
-def test_p_true_and_verbal_confidence(tiny):
+def test_p_true_and_verbal_confidence(tiny, monkeypatch):
+    from nescio.models import generation
+
     g = generate(tiny, [Q_MID], _cfg(p_true=True, verbal_confidence=True), progress=False)[0]
     assert 0.0 <= g.p_true <= 1.0
     assert isinstance(g.verbal_confidence_text, str)
-    assert g.verbal_confidence is None or 0.0 <= g.verbal_confidence <= 1.0
+    assert g.verbal_confidence == parse_confidence(g.verbal_confidence_text)  # the number is the reply's (or None)
+    # the tiny model's reply holds no usable number: make every decoded text start with one, and the
+    # confidence is that number (None would pass the check above)
+    real = generation.answer_text
+    monkeypatch.setattr(generation, "answer_text", lambda tok, row: "85% " + real(tok, row))
+    g = generate(tiny, [Q_MID], _cfg(verbal_confidence=True), progress=False)[0]
+    assert g.verbal_confidence == 0.85 and g.verbal_confidence_text.startswith("85% ")
+    off = generate(tiny, [Q_MID], _cfg(), progress=False)[0]
+    assert (off.p_true, off.verbal_confidence, off.verbal_confidence_text) == (None, None, None)
 
 
 def test_parse_confidence():

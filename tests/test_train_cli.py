@@ -42,7 +42,7 @@ def test_prompt_and_neuron_options_are_checked():
 def test_h_neuron_scaling_from_a_saved_probe(tmp_path):
     import numpy as np
 
-    from nescio.models.intervene import h_neuron_scaling
+    from nescio.signals.registry import h_neuron_scaling
     from nescio.signals.features import save_probe
     from nescio.signals.neurons import HNeuronProbe
 

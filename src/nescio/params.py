@@ -19,7 +19,7 @@ class Params:
 
     def get_params(self, deep: bool = True) -> dict:
         """Constructor arguments (tuples become lists so the dict is JSON-able)."""
-        return {n: _plain(getattr(self, n)) for n in self._param_names()}
+        return {n: plain(getattr(self, n)) for n in self._param_names()}
 
     def set_params(self, **params):
         bad = [k for k in params if k not in self._param_names()]
@@ -33,11 +33,12 @@ class Params:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
 
-def _plain(v):
+def plain(v):
+    """``v`` with tuples turned into lists, recursively (JSON's view of a parameter value)."""
     if isinstance(v, tuple):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
+        return {k: plain(x) for k, x in v.items()}
     return v
 
 

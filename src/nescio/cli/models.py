@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         from nescio.data import load_questions
         from nescio.rag.retrieve import split_no_evidence
         from nescio.models import generate_resumable, load_model
-        from nescio.models.intervene import h_neuron_scaling
+        from nescio.signals.registry import h_neuron_scaling
         from nescio.types import GenerationConfig, NescioError
 
         if h_neurons is None and neuron_scale != 1.0:

@@ -16,6 +16,9 @@ def rag_settings(rag: Optional[str], k: int, no_evidence: str, no_filter: bool =
     """The RagSettings for the `--rag` options, or None without --rag."""
     if rag is None:
         return None
+    from nescio.extras import require
+
+    require("rag", "--rag")
     from nescio.rag.answer import RagSettings
     from nescio.rag.index import Index
 
@@ -33,6 +36,9 @@ def register(app: typer.Typer) -> None:
         overlap: int = typer.Option(20, help="Words shared by neighbouring chunks."),
     ) -> None:
         """Build a retrieval index (BM25 + MiniLM, fused by reciprocal rank) over a local corpus."""
+        from nescio.extras import require
+
+        require("rag", "`nescio index`")
         from nescio.rag.index import build_index
 
         build_index(source, out, add=add, max_words=max_words, overlap=overlap, log=typer.echo)

@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve MODEL behind OpenAI's API; each answer carries the guard's decision (answer, hedge or
         "I don't know"), P(correct) and the certified hallucination rate."""
+        from nescio.extras import require
+
+        require("serve", "`nescio serve`")
         from nescio.cli.rag import rag_settings
         from nescio.serve import ServeConfig, serve
 

@@ -49,6 +49,9 @@ def sft_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in OUT."),
 ) -> None:
     """Fine-tune with LoRA so the model answers what it knows, hedges when unsure and says 'I don't know'."""
+    from nescio.extras import require
+
+    require("train", "`nescio train sft`")  # before the data is built (minutes of generation)
     from nescio.train.sft import SFTSettings, sft_pipeline
 
     settings = SFTSettings(epochs=epochs, learning_rate=lr, batch_size=batch_size, lora_r=lora_r, lora_alpha=2 * lora_r,

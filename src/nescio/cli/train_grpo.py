@@ -33,6 +33,9 @@ def grpo_cmd(
     """Reinforcement learning with a verifiable reward that can credit 'I don't know' (TRL GRPO + LoRA)."""
     import random
 
+    from nescio.extras import require
+
+    require("train", "`nescio train grpo`")
     from nescio.data import load_questions
     from nescio.train.grpo import GRPOSettings, train_grpo
     from nescio.types import NescioError

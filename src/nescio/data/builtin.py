@@ -24,7 +24,8 @@ UNANSWERABLE_SIZES = {"fabricated": 160, "future": 140, "random_fact": 140, "fal
 CATEGORIES = FACT_CATEGORIES + tuple(UNANSWERABLE_SIZES)
 
 
-def _parse_table(table: str) -> list[tuple[str, tuple[str, ...]]]:
+def parse_table(table: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The ``entity | alias; alias`` lines of a fact table as (entity, aliases) pairs (``#`` lines skipped)."""
     rows = []
     for line in table.strip().splitlines():
         line = line.strip()
@@ -43,9 +44,9 @@ def fact_rows(domain: str) -> list[tuple[str, str, tuple[str, ...]]]:
     module = importlib.import_module(f"nescio.data.facts.{domain}")
     rows = []
     for template, table in module.TEMPLATES:
-        for entity, aliases in _parse_table(table):
+        for entity, aliases in parse_table(table):
             rows.append((template.format(e=entity), entity, aliases))
-    for marked, aliases in _parse_table(module.FACTS):
+    for marked, aliases in parse_table(module.FACTS):
         match = re.search(r"\[(.+?)\]", marked)
         if match is None:
             raise ValueError(f"fact question without [entity]: {marked!r}")
@@ -78,8 +79,8 @@ def _all_questions() -> tuple[Question, ...]:
             items.append((f"fact/{domain}", text, entity, aliases))
 
     names = un.NameMaker(random.Random(SEED + 1), _fact_vocabulary())
-    capitals = [(c, a[0]) for c, a in _parse_table(geography.CAPITALS)]
-    authors = [(w, a[0]) for w, a in _parse_table(literature_art.AUTHORS)]
+    capitals = [(c, a[0]) for c, a in parse_table(geography.CAPITALS)]
+    authors = [(w, a[0]) for w, a in parse_table(literature_art.AUTHORS)]
     generated = {
         "fabricated": un.fabricated(rng, names, UNANSWERABLE_SIZES["fabricated"]),
         "future": un.future(rng, UNANSWERABLE_SIZES["future"]),

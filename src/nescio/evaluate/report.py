@@ -9,9 +9,7 @@ side by side.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +18,7 @@ import numpy as np
 
 from nescio.evaluate.metrics import reliability_bins, risk_coverage_curve
 from nescio.evaluate.result import DecisionRecord, EvalResult
+from nescio.plots import png_img
 from nescio.types import Action, Outcome
 
 ROWS = [
@@ -31,15 +30,6 @@ ROWS = [
     ("realised_risk", "hallucination rate among answered"),
     ("kept", "kept: raw correct answers still given"),
 ]
-
-
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
 
 
 def _pct(x) -> str:
@@ -260,12 +250,12 @@ def write_report(runs: Sequence[EvalResult], path: str | Path, main_signals: int
         per_run(_frontier_table),
         "<h2>Risk–coverage</h2><p class=note>Answering questions in order of increasing risk score; lower is better. "
         "The detector combines the signals; the dotted line is a perfect detector.</p>",
-        per_run(lambda r: _png(_fig_risk_coverage(r, _ranked_signals(r)[:main_signals]))),
+        per_run(lambda r: png_img(_fig_risk_coverage(r, _ranked_signals(r)[:main_signals]))),
         "<h2>Calibration and confidence</h2><p class=note>Left: the model's own probability of its greedy answer "
         "(often as high on hallucinations as on facts); right: the guard's calibrated P(correct).</p>",
-        per_run(lambda r: _png(_fig_reliability(r)) + _png(_fig_histograms(r))),
+        per_run(lambda r: png_img(_fig_reliability(r)) + png_img(_fig_histograms(r))),
         "<h2>Per category</h2>",
-        per_run(lambda r: _png(_fig_categories(r))),
+        per_run(lambda r: png_img(_fig_categories(r))),
         "<h2>Pre-check and confidence target</h2>",
         per_run(_policy_extras),
         "<h2>Signals</h2><p class=note>AUROC separates correct from hallucinated answers on the evaluation set; "

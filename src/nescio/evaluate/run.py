@@ -9,8 +9,6 @@ a rerun (after ``kill -9`` or with other policy settings) reuses them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 import warnings
@@ -20,12 +18,14 @@ from typing import Sequence
 
 import numpy as np
 
+from nescio.data.subsets import hash01, limit_questions
 from nescio.evaluate.result import (
     RESULTS_SCHEMA, CategoryTally, Cost, DecisionRecord, DetectorScore, EvalResult, FrontierPoint, GuardedTally, GuardInfo,
     OperatingPoint, PrecheckRates, RawTally, SignalScore, Tally, Targets, TightestLevel, Timing, write_decisions,
 )
 from nescio.models.embedded import DEFAULT_MODEL
 from nescio.grading import grade_outcomes
+from nescio.models.io import generate_stored  # re-exported: callers of nescio.evaluate.run keep working
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR
 from nescio.policy.guard import DEFAULT_SIGNALS, Guard
 from nescio.policy.risk import check_level
@@ -36,17 +36,6 @@ __all__ = ["RESULTS_SCHEMA", "evaluate", "generate_stored", "question_sets", "si
 
 
 # ------------------------------------------------------------------ question sets
-def _hash01(text: str) -> float:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16) / float(16**12)
-
-
-def _limit(questions: list[Question], limit: int | None) -> list[Question]:
-    """A deterministic, category-mixed subset of at most ``limit`` questions."""
-    if limit is None or len(questions) <= limit:
-        return questions
-    return sorted(questions, key=lambda q: _hash01("limit:" + q.id))[:limit]
-
-
 BENCH_SHARES = {"train": 0.5, "calibration": 0.2, "test": 0.3}
 """Split shares of one benchmark's questions without split fields (no ``--train-bench``)."""
 TRAIN_BENCH_SHARES = {"train": 0.6, "calibration": 0.4}
@@ -66,7 +55,7 @@ def _split(questions: list[Question], shares: dict[str, float]) -> dict[str, lis
         if q.split in out:
             out[q.split].append(q)
         elif q.split is None:
-            out[list(shares)[int(np.searchsorted(edges, _hash01("split:" + q.id), side="right").clip(0, len(edges) - 1))]].append(q)
+            out[list(shares)[int(np.searchsorted(edges, hash01("split:" + q.id), side="right").clip(0, len(edges) - 1))]].append(q)
     return out
 
 
@@ -95,7 +84,7 @@ def question_sets(
                           f"questions of {train_bench!r}; they are left out of the evaluation", stacklevel=2)
     if not train or not cal or not test:
         raise NescioError(f"could not form train/calibration/evaluation sets from {bench!r} (train bench {train_bench!r})")
-    return _limit(train, limit), _limit(cal, limit), _limit(_limit(test, limit), eval_limit)
+    return limit_questions(train, limit), limit_questions(cal, limit), limit_questions(limit_questions(test, limit), eval_limit)
 
 
 def precheck_sets(specs: str, evaluation: list[Question], limit: int | None = None) -> tuple[list, list]:
@@ -115,24 +104,12 @@ def precheck_sets(specs: str, evaluation: list[Question], limit: int | None = No
                           f"calibration {len(cal)}); need ≥ 10 each")
     if len({q.answerable for q in train}) < 2:
         raise NescioError(f"--precheck-bench {specs!r}: its training questions need answerable and unanswerable ones")
-    return _limit(train, limit), _limit(cal, limit)
+    return limit_questions(train, limit), limit_questions(cal, limit)
 
 
 # ------------------------------------------------------------------ generation
 def _slug(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(spec).name if ("/" in spec or spec.endswith(".gguf")) else spec)[:80]
-
-
-def generate_stored(lm, questions: list[Question], config, directory: Path, *, progress: bool = True) -> list:
-    """Generations for ``questions`` via the models area's resumable :class:`GenerationStore`.
-
-    The store lives in ``directory/<config hash>``, so a rerun with the same settings resumes
-    (no lost or duplicated rows after ``kill -9``) and other capture settings get their own.
-    """
-    from nescio.models.io import config_to_dict, generate_resumable
-
-    key = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True, default=str).encode()).hexdigest()[:10]
-    return generate_resumable(lm, list(questions), config, Path(directory) / key, progress=progress)
 
 
 # ------------------------------------------------------------------ metrics

@@ -7,7 +7,8 @@ multiplies z[..., j] by ``scale`` for the chosen neurons j of that layer (other 
 are multiplied by exactly 1), and always removes the hooks on exit, also when
 generation raises (:class:`~nescio.models.hooks.HookSet`). Capture hooks on the same module see the scaled z.
 
-H-Neurons (Gao et al. 2025) are the usual choice: ``HNeuronProbe.h_neurons_``.
+H-Neurons (Gao et al. 2025) are the usual choice: ``HNeuronProbe.h_neurons_``, read from a saved probe by
+:func:`nescio.signals.registry.h_neuron_scaling` (signals sit above models, so the loader lives there).
 """
 
 from __future__ import annotations
@@ -57,17 +58,3 @@ def _make_hook(factor: Any):
         return (z * factor.to(z.dtype),) + tuple(args[1:])
 
     return hook
-
-
-def h_neuron_scaling(probe_dir: str, scale: float) -> NeuronScaling:
-    """A :class:`NeuronScaling` of the H-Neurons of a saved :class:`HNeuronProbe` directory."""
-    from nescio.signals.registry import load_probe
-    from nescio.signals.neurons import HNeuronProbe
-
-    probe = load_probe(probe_dir)
-    if not isinstance(probe, HNeuronProbe):
-        raise NescioError(f"{probe_dir} holds a {type(probe).__name__}, not an H-Neuron probe (HNeuronProbe)")
-    neurons = probe.h_neurons_
-    if not neurons:
-        raise NescioError(f"the H-Neuron probe in {probe_dir} selected no neurons (no positive weights)")
-    return NeuronScaling(tuple(neurons), scale)

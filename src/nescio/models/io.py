@@ -15,6 +15,7 @@ reads JSON and safetensors only; nothing executes code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -341,3 +342,12 @@ def generate_resumable(
         bar.close()
     by_id = {g.question.id: g for g in store.load()}
     return [by_id[q.id] for q in questions if q.id in by_id]
+
+
+def generate_stored(lm: LoadedModel, questions: list[Question], config: GenerationConfig, directory: str | Path, *,
+                    progress: bool = True) -> list[Generation]:
+    """:func:`generate_resumable` into ``directory/<config hash>``: a rerun with the same settings
+    resumes (no lost or duplicated rows after ``kill -9``) and other capture settings get their own store.
+    Used by ``nescio eval`` and ``nescio recalibrate``."""
+    key = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return generate_resumable(lm, list(questions), config, Path(directory) / key, progress=progress)

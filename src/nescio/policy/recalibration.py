@@ -279,8 +279,8 @@ def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alph
     ``calibrator``: another calibration method than the guard's (default: keep its own).
     ``out`` already holding a guard is refused unless ``overwrite``."""
     from nescio.data import load_questions
-    from nescio.evaluate.run import generate_stored
     from nescio.grading import grade_outcomes
+    from nescio.models.io import generate_stored
     from nescio.policy.answering import ensure_model
 
     out = Path(out)

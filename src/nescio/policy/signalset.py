@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from nescio.params import Params, _plain
+from nescio.params import Params, plain
 from nescio.types import Generation, NescioError
 
 FAST_SEARCH = {"C_grid": (0.01, 0.1), "cv": 3}
@@ -169,7 +169,7 @@ class SignalSet(Params):
         spec = {"params": self.get_params(), "estimators": {}}
         for name, est in self.estimators_.items():
             save_probe(est, directory / name, signal=name, signal_args=self.estimator_args_[name])
-            spec["estimators"][name] = {"dir": name, "signal": name, "args": _plain(self.estimator_args_[name])}
+            spec["estimators"][name] = {"dir": name, "signal": name, "args": plain(self.estimator_args_[name])}
         return spec
 
     @classmethod

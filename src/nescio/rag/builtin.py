@@ -88,16 +88,16 @@ def facts() -> tuple[Fact, ...]:
     """Every built-in fact with its template (same order as the built-in benchmark)."""
     import importlib
 
-    from nescio.data.builtin import _parse_table
+    from nescio.data.builtin import parse_table
     from nescio.data.facts import DOMAINS
 
     out = []
     for domain in DOMAINS:
         module = importlib.import_module(f"nescio.data.facts.{domain}")
         for template, table in module.TEMPLATES:
-            for entity, aliases in _parse_table(table):
+            for entity, aliases in parse_table(table):
                 out.append(Fact(template.format(e=entity), template, entity, aliases[0], domain))
-        for marked, aliases in _parse_table(module.FACTS):
+        for marked, aliases in parse_table(module.FACTS):
             entity = re.search(r"\[(.+?)\]", marked).group(1)
             out.append(Fact(marked.replace("[", "").replace("]", ""), None, entity, aliases[0], domain))
     return tuple(out)

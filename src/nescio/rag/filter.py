@@ -35,24 +35,18 @@ import numpy as np
 
 from nescio.artifacts import read_artifact, write_artifact
 from nescio.rag.index import Hit
+from nescio.text import content_words
 from nescio.types import NescioError
 
 FILTER_SCHEMA_VERSION = 2
 FEATURES = ("cosine_passage", "cosine_sentence", "bm25_relative", "question_words_in_sentence",
             "question_words_missing", "sentence_words_outside_question", "title_words_outside_question",
             "title_words_in_question", "reciprocal_rank")
-_STOP = frozenset("""a an the of in on at to for by with from and or is are was were be been what which who whom whose
-when where why how many much does do did has have had it its this that these those as into about than then there
-their his her he she they them name called""".split())
 # a sentence ends at . or ! after a lower-case letter or digit, before an upper-case letter
 # ("U.S. Army" stays whole; a free-form fact "Who wrote X? Jane Austen." too: "?" does not end one;
 # nor does an abbreviation: "Symphony No. 9", "St. Louis")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]][.!])\s+(?=[A-Z\"'(])")
 _ABBREVIATION = re.compile(r"\b(?:no|st|mr|mrs|ms|dr|jr|sr|vs|mt|ft|prof|approx|etc|e\.g|i\.e)\.$", re.I)
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if w not in _STOP and len(w) > 1}
 
 
 def sentences(text: str) -> list[str]:

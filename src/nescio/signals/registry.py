@@ -26,7 +26,7 @@ import numpy as np
 from nescio.signals import attention, entity, logits, neurons, probes, reflexive, retrieval, sampling
 from nescio.signals.features import PROBE_SCHEMA_VERSION
 from nescio.signals.spec import FAMILIES, SignalInfo, SignalNeeds
-from nescio.types import CaptureSpec, Generation, NescioError, Outcome, SignalTable
+from nescio.types import CaptureSpec, Generation, NescioError, NeuronScaling, Outcome, SignalTable
 
 __all__ = ["SIGNALS", "FAMILIES", "LABEL_RECIPES", "SignalInfo", "SignalNeeds", "register_signal", "list_signals",
            "signal_info", "merge_captures", "capture_needs", "compute_signals", "build_estimator", "signal_labels",
@@ -293,3 +293,14 @@ def load_probe(directory: str | os.PathLike):
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise damaged(Path(directory) / "probe.json", exc) from None
     return probe
+
+
+def h_neuron_scaling(probe_dir: str | os.PathLike, scale: float) -> NeuronScaling:
+    """A :class:`~nescio.types.NeuronScaling` of the H-Neurons of a saved
+    :class:`~nescio.signals.neurons.HNeuronProbe` directory (for :class:`nescio.models.intervene.ScaleNeurons`)."""
+    probe = load_probe(probe_dir)
+    if not isinstance(probe, neurons.HNeuronProbe):
+        raise NescioError(f"{probe_dir} holds a {type(probe).__name__}, not an H-Neuron probe (HNeuronProbe)")
+    if not probe.h_neurons_:
+        raise NescioError(f"the H-Neuron probe in {probe_dir} selected no neurons (no positive weights)")
+    return NeuronScaling(tuple(probe.h_neurons_), scale)

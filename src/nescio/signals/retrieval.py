@@ -23,8 +23,8 @@ import numpy as np
 
 import re
 
-from nescio.rag.filter import _STOP, content_words
 from nescio.signals.spec import SignalInfo
+from nescio.text import STOP_WORDS, content_words
 from nescio.types import Generation
 
 RAG_SIGNALS = ("rag_top_relevance", "rag_relevance_margin", "rag_passages_kept", "rag_support_lexical",
@@ -75,7 +75,7 @@ def _words(text: str) -> set[str]:
     stop words; digits count ("4 legs")."""
     from nescio.grading import normalize_answer
 
-    return {w for w in normalize_answer(text).split() if w not in _STOP and w not in _FILLER}
+    return {w for w in normalize_answer(text).split() if w not in STOP_WORDS and w not in _FILLER}
 
 
 def _answer_words(g: Generation) -> set[str]:

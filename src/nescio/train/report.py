@@ -6,6 +6,8 @@ import html
 from pathlib import Path
 from typing import Mapping
 
+from nescio.plots import png_img
+
 
 def training_for(spec: str) -> dict | None:
     """A compact training summary when ``spec`` is a trainer's merged directory (``OUT/merged``)."""
@@ -31,8 +33,6 @@ def training_html(t: Mapping | None) -> str:
     settings, time and the loss curve (a note when None: not a tuned model)."""
     if not t:
         return "<p class=note>not a model trained by nescio (no train.json beside it)</p>"
-    from nescio.evaluate.report import _png
-
     rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in (
         ("method", t["kind"]), ("base model", t["base_model"]), ("examples", t["data"].get("n_examples")),
         ("targets", ", ".join(f"{k} {v}" for k, v in (t["data"].get("counts") or {}).items())),
@@ -52,5 +52,5 @@ def training_html(t: Mapping | None) -> str:
         ax.set_ylabel("loss (answer tokens)")
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        out += _png(fig)
+        out += png_img(fig)
     return out

@@ -55,7 +55,7 @@ def fact_vocabulary() -> set[str]:
 
 
 def _unanswerable(seed: int) -> list:
-    from nescio.data.builtin import _parse_table
+    from nescio.data.builtin import parse_table
     from nescio.data.facts import literature_art, numbers
     from nescio.data.wide import premises, unknowable
     from nescio.data.wide.answerable import rows
@@ -64,10 +64,10 @@ def _unanswerable(seed: int) -> list:
 
     rng = random.Random(seed)
     names = unknowable.WideNames(random.Random(seed + 1), fact_vocabulary())
-    composers = sorted({a[0] for _, a in _parse_table(literature_art.COMPOSERS)})
-    authors = [(w, a[0]) for w, a in _parse_table(literature_art.AUTHORS)]
-    painters = sorted({a[0] for _, a in _parse_table(literature_art.PAINTERS)})
-    legs = [(e, a[0]) for e, a in _parse_table(numbers.LEGS)]
+    composers = sorted({a[0] for _, a in parse_table(literature_art.COMPOSERS)})
+    authors = [(w, a[0]) for w, a in parse_table(literature_art.AUTHORS)]
+    painters = sorted({a[0] for _, a in parse_table(literature_art.PAINTERS)})
+    legs = [(e, a[0]) for e, a in parse_table(numbers.LEGS)]
     families = {
         "fabricated": unknowable.FABRICATED,
         "future": premises.FUTURE,

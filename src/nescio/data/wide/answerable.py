@@ -14,7 +14,7 @@ import random
 import re
 from typing import NamedTuple
 
-from nescio.data.builtin import _parse_table
+from nescio.data.builtin import parse_table
 
 
 class Item(NamedTuple):
@@ -225,12 +225,12 @@ def works(seed: int) -> list[Item]:
                "by_whom": "{e} is a painting by which artist?"}
     composer = {"which": "Which composer wrote {e}?", "name": "Name the composer of {e}.",
                 "by_whom": "{e} was composed by whom?"}
-    known = _parse_table(literature_art.AUTHORS)
+    known = parse_table(literature_art.AUTHORS)
     titles = {w for w, _ in known}
     books = [({"e": w}, w, a, "head") for w, a in known]
-    books += [({"e": w}, w, a, "tail") for w, a in _parse_table(MINOR_WORKS) if w not in titles]
-    paintings = [({"e": w}, w, a, "head") for w, a in _parse_table(literature_art.PAINTERS)]
-    pieces = [({"e": w}, w, a, "head") for w, a in _parse_table(literature_art.COMPOSERS)]
+    books += [({"e": w}, w, a, "tail") for w, a in parse_table(MINOR_WORKS) if w not in titles]
+    paintings = [({"e": w}, w, a, "head") for w, a in parse_table(literature_art.PAINTERS)]
+    pieces = [({"e": w}, w, a, "head") for w, a in parse_table(literature_art.COMPOSERS)]
     return (relation(seed, "fact/literature_art", "author", author, books)
             + relation(seed, "fact/literature_art", "painter", painter, paintings)
             + relation(seed, "fact/literature_art", "composer", composer, pieces))
@@ -241,7 +241,7 @@ def history(seed: int) -> list[Item]:
 
     year = {"take_place": "In which year did {e} take place?", "what_year": "What year was {e}?",
             "give": "Give the year of {e}.", "happened": "{e} happened in which year?"}
-    return relation(seed, "fact/history", "year", year, [({"e": e}, e, a, "head") for e, a in _parse_table(facts.YEARS)])
+    return relation(seed, "fact/history", "year", year, [({"e": e}, e, a, "head") for e, a in parse_table(facts.YEARS)])
 
 
 def numbers(seed: int) -> list[Item]:
@@ -255,10 +255,10 @@ def numbers(seed: int) -> list[Item]:
     team = {"field": "How many players does a {e} team have on the field at once?",
             "side": "In {e}, how many players are on each side during play?",
             "number": "What is the number of players per team in {e}?"}
-    return (relation(seed, "fact/numbers", "sides", sides, [({"e": e}, e, a, "head") for e, a in _parse_table(facts.SIDES)])
-            + relation(seed, "fact/numbers", "legs", legs, [({"e": e}, e, a, "head") for e, a in _parse_table(facts.LEGS)])
+    return (relation(seed, "fact/numbers", "sides", sides, [({"e": e}, e, a, "head") for e, a in parse_table(facts.SIDES)])
+            + relation(seed, "fact/numbers", "legs", legs, [({"e": e}, e, a, "head") for e, a in parse_table(facts.LEGS)])
             + relation(seed, "fact/numbers", "team_size", team,
-                       [({"e": e}, e, a, "tail") for e, a in _parse_table(TEAM_SIZES)]))
+                       [({"e": e}, e, a, "tail") for e, a in parse_table(TEAM_SIZES)]))
 
 
 def answerable(seed: int) -> list[Item]:
