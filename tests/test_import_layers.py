@@ -7,7 +7,7 @@ function body is still an edge), relative ones, and the module paths of the lazy
 attribute tables (``_LAZY = {"name": "nescio.x.y"}``). The layers, lowest first; a package
 imports only from its own package or from a strictly lower layer:
 
-    0  types, lazy, text, plots        leaves: import nothing of nescio but types
+    0  types, lazy, text, plots, lru        leaves: import nothing of nescio but types
     1  jsonl, params, artifacts, grading, extras
     2  data                           question sets
     3  models                         loading, generation, capture (knows nothing of signals)
@@ -44,7 +44,7 @@ from pathlib import Path
 import nescio
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("types", "lazy", "text", "plots"),
+    ("types", "lazy", "text", "plots", "lru"),
     ("jsonl", "params", "artifacts", "grading", "extras"),
     ("data",),
     ("models",),
