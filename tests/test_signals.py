@@ -162,7 +162,7 @@ def test_sampling_caches_stay_bounded_after_many_distinct_answers(monkeypatch):
             return out
 
     assert sampling._EMBEDDINGS.maxsize == sampling._CLUSTERS.maxsize == sampling.CACHE_SIZE
-    monkeypatch.setattr(sampling, "_embedder", lambda: FakeEmbedder())
+    monkeypatch.setattr(sampling, "minilm_model", lambda: FakeEmbedder())
     monkeypatch.setattr(sampling, "_EMBEDDINGS", LRU(8))
     monkeypatch.setattr(sampling, "_CLUSTERS", LRU(8))
     gens = [make_gen(f"q{i}", f"answer {i}", [-0.1], samples=[(f"answer {i}", -0.1), (f"other {i}", -0.2)])

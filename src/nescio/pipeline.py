@@ -102,13 +102,13 @@ class AnswerPipeline:
 
     # ------------------------------------------------------------------ the run
     def run(self, questions: Sequence[Question | str], *, alpha: float | None = None,
-            alphas: Sequence[float | None] | None = None, prompts: Sequence[str] | None = None,
+            alphas: Sequence[float | None] | None = None, prompts: Sequence[Any] | None = None,
             config: GenerationConfig | None = None, progress: bool = False) -> Answered:
         """Answer each question or abstain; input order kept.
 
         ``questions``: Questions, or texts (checked by :func:`~nescio.policy.guard.check_question`).
         ``alpha`` (or one per question in ``alphas``): a level of ``guard.certified_levels()``.
-        ``prompts``: ready-made full prompts (a server's chat template output) instead of the
+        ``prompts``: ready-made full prompts (texts or ``Backend.encode``-d: a server's chat template output) instead of the
         backend's rendering. ``config``: generation settings (default ``guard.generation_config_``;
         a server's sampling settings must keep its captures)."""
         qs = [q if isinstance(q, Question) else Question(id=f"ask-{i}", text=check_question(q))

@@ -24,6 +24,7 @@ from nescio.types import Generation, GenerationConfig, NescioError, Question
 if TYPE_CHECKING:
     from nescio.models.generation import CompletionGroup
     from nescio.models.load import LoadedModel
+    from nescio.models.tokens import Prompt
 
 
 @runtime_checkable
@@ -54,6 +55,9 @@ class Backend(Protocol):
 
     def decode(self, token_ids: Sequence[int]) -> str:
         """The text of ``token_ids`` (special tokens skipped)."""
+
+    def token_text(self, token_id: int) -> str:
+        """The text of one token as the vocabulary spells it (special tokens included)."""
 
 
 @dataclass
@@ -114,17 +118,23 @@ class HFBackend:
 
     def count_tokens(self, text: str) -> int:
         """Tokens of a full prompt string as the decoder feeds it."""
-        return len(self.lm.tokenizer(text, add_special_tokens=self.lm.prompt_format != "chat")["input_ids"])
+        return len(self.encode([text])[0].ids)
 
     @property
     def max_positions(self) -> int | None:
         return getattr(self.lm.model.config, "max_position_embeddings", None)
 
     # model passes ---------------------------------------------------------
+    def encode(self, prompts: Sequence[str]) -> list[Prompt]:
+        """Full prompt texts tokenised once (hand them to :meth:`generate` as ``prompts``)."""
+        from nescio.models.tokens import encode_prompts
+
+        return encode_prompts(self.lm, list(prompts))
+
     def generate(self, questions: Sequence[Question], config: GenerationConfig | None = None, *,
-                 progress: bool = False, prompts: Sequence[str] | None = None) -> list[Generation]:
-        """``prompts``: ready-made full prompt texts (a server's chat template output) instead of
-        :meth:`render`'s."""
+                 progress: bool = False, prompts: Sequence[str | Prompt] | None = None) -> list[Generation]:
+        """``prompts``: ready-made full prompts (a server's chat template output), as texts or
+        already :meth:`encode`-d, instead of :meth:`render`'s."""
         from nescio.models.generation import generate
         from nescio.models.tokens import encode_prompts
 
@@ -132,7 +142,13 @@ class HFBackend:
         if prompts is not None:
             if len(prompts) != len(questions):
                 raise NescioError(f"generate got {len(prompts)} prompts for {len(questions)} questions")
-            encoded = encode_prompts(self.lm, list(prompts), [(q.text, q.entity) for q in questions])
+            encoded = list(prompts)
+            texts = [i for i, p in enumerate(encoded) if isinstance(p, str)]
+            if texts:
+                fresh = encode_prompts(self.lm, [encoded[i] for i in texts],
+                                       [(questions[i].text, questions[i].entity) for i in texts])
+                for i, p in zip(texts, fresh):
+                    encoded[i] = p
         return generate(self.lm, questions, config, progress=progress, prompts=encoded)
 
     def score(self, questions: Sequence[Question], answers: Sequence[str], config: GenerationConfig | None = None, *,
@@ -145,6 +161,9 @@ class HFBackend:
 
     def decode(self, token_ids: Sequence[int]) -> str:
         return self.lm.tokenizer.decode(list(token_ids), skip_special_tokens=True)
+
+    def token_text(self, token_id: int) -> str:
+        return self.lm.tokenizer.decode([int(token_id)])
 
     def sample(self, prompts: Sequence[str], n: int, **kwargs: Any) -> list[CompletionGroup]:
         from nescio.models.generation import sample_completions

@@ -90,7 +90,7 @@ class ServeStats:
 class ServeState:
     """What the routes share, built once by :func:`create_app` (``app.state.nescio``)."""
 
-    lm: Any  # the LoadedModel
+    backend: Any  # the model's Backend (nescio.models.backend)
     view: GuardView | None  # the guard as the server sees it (None: the raw model)
     config: ServeConfig
     rag: Any  # RagSettings (``--rag``) or None
@@ -324,7 +324,7 @@ def reply(full: dict, stream: bool, include_usage: bool, chunks_fn):
 def model_card(st: ServeState) -> dict:
     view, rag = st.view, st.rag
     card = {"id": st.model_name, "object": "model", "created": st.created, "owned_by": "nescio",
-            "nescio": {"model_id": str(st.lm.model_id), "prompt_format": st.lm.prompt_format, "guard": view is not None,
+            "nescio": {"model_id": str(st.backend.model_id), "prompt_format": st.backend.prompt_format, "guard": view is not None,
                        "rag": None if rag is None else {"index": rag.index, "k": rag.k, "no_evidence": rag.no_evidence}}}
     if view is not None:
         card["nescio"].update(alpha=view.default_alpha, delta=view.delta, certified_levels=list(view.levels),
@@ -342,9 +342,9 @@ async def _chat(st: ServeState, request: Request):
     s, guarded, alpha = resolve(st, req)
     kw = dict(guarded=guarded, alpha=alpha, max_prompt_chars=st.config.max_prompt_chars, rag=st.rag)
     if st.rag is None:
-        work = prompting.chat_work(st.lm, req, s, **kw)
+        work = prompting.chat_work(st.backend, req, s, **kw)
     else:  # retrieval (index search, MiniLM) off the event loop
-        work = await asyncio.to_thread(prompting.chat_work, st.lm, req, s, **kw)
+        work = await asyncio.to_thread(prompting.chat_work, st.backend, req, s, **kw)
     results = await submit_all(st, request, [work])
     if results is None:
         return Response(status_code=499)
@@ -358,7 +358,7 @@ async def _completions(st: ServeState, request: Request):
     req = parse(CompletionRequest, await read_json(st, request))
     check_model(st, req.model)
     s, guarded, alpha = resolve(st, req)
-    works = prompting.completion_works(st.lm, req, s, guarded=guarded, alpha=alpha,
+    works = prompting.completion_works(st.backend, req, s, guarded=guarded, alpha=alpha,
                                        max_prompt_chars=st.config.max_prompt_chars, rag=st.rag)
     results = await submit_all(st, request, works)
     if results is None:
@@ -422,8 +422,11 @@ async def _lifespan(app: FastAPI):
 
 
 def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None, rag: Any = None) -> FastAPI:
-    """The ASGI app serving ``lm`` (a LoadedModel) guarded by ``guard`` (a fitted Guard, or None);
+    """The ASGI app serving ``lm`` (a Backend, LoadedModel or spec) guarded by ``guard`` (a fitted Guard, or None);
     ``rag``: a :class:`~nescio.rag.answer.RagSettings` to answer from its index (``--rag``), or None."""
+    from nescio.models.backend import as_backend
+
+    lm = as_backend(lm)
     config = config or ServeConfig()
     view = GuardView(guard, precheck_first=config.precheck_first) if guard is not None else None
     if view is not None and str(getattr(guard, "model_id_", lm.model_id)) != str(lm.model_id):
@@ -431,10 +434,10 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None, ra
     metrics = Metrics()
     engine = Engine(lm, view, max_batch=config.max_batch, max_queue=config.max_queue, on_batch=metrics.observe_batch)
     metrics.bind(engine)
-    st = ServeState(lm=lm, view=view, config=config, rag=rag, engine=engine, metrics=metrics,
+    st = ServeState(backend=lm, view=view, config=config, rag=rag, engine=engine, metrics=metrics,
                     model_name=config.served_model_name or lm.spec,
                     default_max_tokens=min(view.config.max_new_tokens if view else 256, config.max_tokens_cap),
-                    text_of=responses.TokenText(lm.tokenizer))
+                    text_of=responses.TokenText(lm.token_text))
     app = FastAPI(title="nescio", lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.nescio = st
     app.add_exception_handler(ApiError, _api_error)

@@ -35,6 +35,7 @@ class Work:
     strip: bool = True  # chat strips the answer; completions keep its leading space
     retrieval: Any = None  # --rag: the question's Retrieval (the prompt shows its kept passages)
     require_support: bool = False  # --rag: abstain when the answer is not in the kept evidence
+    encoded: Any = None  # the prompt tokenised once when the request was checked (a models.tokens.Prompt)
 
     def batch_key(self) -> tuple:
         s = self.sampling
@@ -119,7 +120,7 @@ def run_batch(backend: Any, guard: GuardView | None, works: Sequence[Work]) -> l
         todo = [i for i, q in enumerate(questions) if not abstains_without_evidence(q)]
         for i in set(range(len(works))) - set(todo):
             results[i] = _no_evidence_result(works[i], None)
-        gens = backend.generate([questions[i] for i in todo], config, prompts=[works[i].prompt for i in todo]) if todo else []
+        gens = backend.generate([questions[i] for i in todo], config, prompts=[works[i].encoded or works[i].prompt for i in todo]) if todo else []
         for i, g in zip(todo, gens):
             results[i] = _result(backend, works[i], g, None, None)
         return results  # type: ignore[return-value]
@@ -130,7 +131,7 @@ def run_batch(backend: Any, guard: GuardView | None, works: Sequence[Work]) -> l
         pipe = AnswerPipeline(backend, guard.guard, precheck_first=first,
                               require_support=any(works[i].require_support for i in idx))
         done = pipe.run([questions[i] for i in idx], alphas=[works[i].alpha for i in idx],
-                        prompts=[works[i].prompt for i in idx], config=config)
+                        prompts=[works[i].encoded or works[i].prompt for i in idx], config=config)
         for k, i in enumerate(idx):
             g, v = done.generations[k], _verdict(done.decisions, k)
             if g is not None:
@@ -194,7 +195,7 @@ def _choice(backend: Any, work: Work, ids, logprobs, tops, stop_reason: str, ver
     shown = text
     if verdict is not None and work.guarded:
         shown = guarded_text if guarded_text is not None else render(verdict.action, text)
-        if verdict.action != "answer":
+        if verdict.action is not Action.ANSWER:
             finish = "stop"
     return Choice(text=shown, raw_answer=text, finish_reason=finish, tokens=tokens)
 

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from nescio.models import prompts
+from nescio.models.backend import as_backend
 from nescio.serve.backend import Work
 from nescio.types import MAX_QUESTION_CHARS, NescioError, check_question
 from nescio.serve.protocol import ChatRequest, CompletionRequest, RequestError, Sampling
@@ -23,8 +24,6 @@ from nescio.serve.protocol import ChatRequest, CompletionRequest, RequestError, 
 
 
 def _render_chat(lm: Any, messages: list[dict]) -> str:
-    from nescio.models.backend import as_backend
-
     try:
         return as_backend(lm).render_chat(messages)
     except Exception:  # noqa: BLE001 - the template's own refusal, even with the system role folded in
@@ -32,19 +31,20 @@ def _render_chat(lm: Any, messages: list[dict]) -> str:
                            "user/assistant and end with user)", "messages") from None
 
 
-def _check_length(lm: Any, prompt: str, s: Sampling, max_prompt_chars: int, param: str) -> None:
+def _check_length(lm: Any, prompt: str, s: Sampling, max_prompt_chars: int, param: str):
+    """The prompt tokenised (once: the Work carries it to generation), within the model's context."""
     if len(prompt) > max_prompt_chars:
         raise RequestError(f"the prompt is {len(prompt):,} characters long; accepted: at most {max_prompt_chars:,}",
                            param)
-    from nescio.models.backend import as_backend
-
     backend = as_backend(lm)
+    encoded = backend.encode([prompt])[0]
     limit = backend.max_positions
     if limit:
-        n = backend.count_tokens(prompt)
+        n = len(encoded.ids)
         if n + s.max_tokens > limit:
             raise RequestError(f"the prompt ({n} tokens) plus max_tokens ({s.max_tokens}) exceeds the model's "
                                f"context of {limit} tokens", param)
+    return encoded
 
 
 def _check_question(text: str, param: str) -> str:
@@ -67,9 +67,9 @@ def rag_chat_work(lm: Any, rag: Any, messages: list[dict], s: Sampling, *, guard
     if len(messages) != 1:
         raise RequestError(RAG_ONE_QUESTION, "messages")
     question = rag_questions(rag, [_check_question(messages[0]["content"], "messages.0.content")])[0]
-    prompt = lm.format_prompt(question)
-    _check_length(lm, prompt, s, max_prompt_chars, "messages")
-    return Work(prompt=prompt, question=question.text, sampling=s, guarded=guarded, alpha=alpha,
+    prompt = as_backend(lm).render(question)
+    encoded = _check_length(lm, prompt, s, max_prompt_chars, "messages")
+    return Work(prompt=prompt, encoded=encoded, question=question.text, sampling=s, guarded=guarded, alpha=alpha,
                 calibrated_prompt=True, strip=True, retrieval=question.retrieval, require_support=rag.require_support)
 
 
@@ -89,16 +89,16 @@ def chat_work(lm: Any, req: ChatRequest, s: Sampling, *, guarded: bool, alpha: f
         if len(messages) != 1:
             raise RequestError("this is a base model without a chat template: send a single user message "
                                "(or use /v1/completions)", "messages")
-        prompt = lm.format_prompt(question)
+        prompt = as_backend(lm).render(question)
         calibrated = True
     else:
         if messages[0]["role"] != "system":
             messages.insert(0, {"role": "system", "content": prompts.SYSTEM_PROMPT})
         prompt = _render_chat(lm, messages)
-        calibrated = len(messages) == 2 and prompt == lm.format_prompt(question) \
+        calibrated = len(messages) == 2 and prompt == as_backend(lm).render(question) \
             and messages[0]["content"] == prompts.SYSTEM_PROMPT
-    _check_length(lm, prompt, s, max_prompt_chars, "messages")
-    return Work(prompt=prompt, question=question, sampling=s, guarded=guarded, alpha=alpha,
+    encoded = _check_length(lm, prompt, s, max_prompt_chars, "messages")
+    return Work(prompt=prompt, encoded=encoded, question=question, sampling=s, guarded=guarded, alpha=alpha,
                 calibrated_prompt=calibrated, strip=True)
 
 
@@ -126,7 +126,7 @@ def completion_works(lm: Any, req: CompletionRequest, s: Sampling, *, guarded: b
             m = _FEWSHOT.fullmatch(text[len(prefix):])
             if m and "\n" not in m.group(1):
                 question, calibrated = m.group(1), True
-        _check_length(lm, text, s, max_prompt_chars, param)
-        works.append(Work(prompt=text, question=question, sampling=s, guarded=guarded, alpha=alpha,
+        encoded = _check_length(lm, text, s, max_prompt_chars, param)
+        works.append(Work(prompt=text, encoded=encoded, question=question, sampling=s, guarded=guarded, alpha=alpha,
                           calibrated_prompt=calibrated, strip=False))
     return works

@@ -25,14 +25,14 @@ def _lp(x: float) -> float:
 class TokenText:
     """Token id → text, cached (the text of one token, as OpenAI's ``token`` field)."""
 
-    def __init__(self, tokenizer: Any):
-        self.tok = tokenizer
+    def __init__(self, token_text: Any):
+        self.token_text = token_text  # the Backend's token_id -> text
         self._cache: dict[int, str] = {}
 
     def __call__(self, token_id: int) -> str:
         s = self._cache.get(token_id)
         if s is None:
-            s = self._cache[token_id] = self.tok.decode([token_id])
+            s = self._cache[token_id] = self.token_text(token_id)
         return s
 
 

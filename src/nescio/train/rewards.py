@@ -32,6 +32,7 @@ from nescio.grading import grade
 from nescio.types import Grade, NescioError, Outcome, Question
 
 RewardFn = Callable[..., float]
+"""``fn(question, grade, n_tokens, *, max_tokens) -> reward``: reads the one Grade :meth:`Reward.score` made."""
 _REGISTRY: dict[str, tuple[Callable[..., RewardFn], str]] = {}
 
 
@@ -94,12 +95,12 @@ class Reward:
         object.__setattr__(self, "_fn", factory(**params))
 
     def __call__(self, question: Question, completion: str, n_tokens: int, *, max_tokens: int) -> float:
-        return float(self._fn(question, completion or "", int(n_tokens), max_tokens=max(int(max_tokens), 1)))  # type: ignore[attr-defined]
+        return self.score(question, completion, n_tokens, max_tokens=max_tokens)[0]
 
     def score(self, question: Question, completion: str, n_tokens: int, *, max_tokens: int) -> tuple[float, Grade]:
-        """The reward and the grade it came from."""
+        """The reward and the grade it came from (the completion is graded once)."""
         g = grade(question, completion or "")
-        return self(question, completion, n_tokens, max_tokens=max_tokens), g
+        return float(self._fn(question, g, int(n_tokens), max_tokens=max(int(max_tokens), 1))), g  # type: ignore[attr-defined]
 
     @property
     def spec(self) -> str:
@@ -153,8 +154,8 @@ def _right(question: Question, g: Grade) -> bool:
 
 @register_reward("binary", "1 if correct (or an unanswerable question declined), else 0")
 def binary() -> RewardFn:
-    def fn(question: Question, completion: str, n_tokens: int, *, max_tokens: int) -> float:
-        return 1.0 if _right(question, grade(question, completion)) else 0.0
+    def fn(question: Question, g: Grade, n_tokens: int, *, max_tokens: int) -> float:
+        return 1.0 if _right(question, g) else 0.0
 
     return fn
 
@@ -167,8 +168,7 @@ def shaped(r_abstain: float = 0.0, lam: float = 1.0, format_penalty: float = 0.0
     _check(-1 < r_abstain < 1, f"shaped: r_abstain must be in (-1, 1), got {r_abstain:g}")
     _hedge_params(hedge_credit, hedge_penalty, r_abstain)
 
-    def fn(question: Question, completion: str, n_tokens: int, *, max_tokens: int) -> float:
-        g = grade(question, completion)
+    def fn(question: Question, g: Grade, n_tokens: int, *, max_tokens: int) -> float:
         if _right(question, g):
             return hedge_credit if g.hedged and g.outcome == Outcome.CORRECT else 1.0
         if g.outcome == Outcome.ABSTAINED:
@@ -187,8 +187,7 @@ def confidence_target(t: float = 0.75, hedge_credit: float = 0.5, hedge_penalty:
     _hedge_params(hedge_credit, hedge_penalty, 0.0)
     penalty = -t / (1 - t)
 
-    def fn(question: Question, completion: str, n_tokens: int, *, max_tokens: int) -> float:
-        g = grade(question, completion)
+    def fn(question: Question, g: Grade, n_tokens: int, *, max_tokens: int) -> float:
         if _right(question, g):
             return hedge_credit if g.hedged and g.outcome == Outcome.CORRECT else 1.0
         if g.outcome == Outcome.ABSTAINED:
