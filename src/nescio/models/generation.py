@@ -105,9 +105,6 @@ def generate(
     ``prompts``: the questions' prompts already encoded (:func:`encode_questions`).
     ``config.neuron_scaling`` scales chosen FFN neurons during all of it (hooks removed after).
     """
-    import torch
-    from tqdm.auto import tqdm
-
     config = config or GenerationConfig()
     if config.activation_dtype not in ("float16", "float32"):
         raise NescioError(f"activation_dtype {config.activation_dtype!r} not supported; accepted: float16, float32")
@@ -120,22 +117,31 @@ def generate(
     if len(encoded) != len(questions):
         raise NescioError(f"generate got {len(encoded)} prompts for {len(questions)} questions")
     order = sorted(range(len(questions)), key=lambda i: (len(encoded[i].ids), i))
-    results: list[Generation | None] = [None] * len(questions)
+    return in_batches(lm, order, config, lambda idx: _generate_batch(
+        lm, [questions[i] for i in idx], [encoded[i] for i in idx], config), desc="generating", progress=progress)
+
+
+def in_batches(lm: LoadedModel, order: list[int], config: GenerationConfig, run, *, desc: str, progress: bool) -> list:
+    """``run(indices) -> one result per index`` over ``order`` in batches of ``config.batch_size``,
+    in eval and inference mode with ``config.neuron_scaling`` applied; results in index order."""
+    import torch
+    from tqdm.auto import tqdm
+
+    results: list = [None] * len(order)
     was_training = lm.model.training
     lm.model.eval()
-    bar = tqdm(total=len(questions), disable=not progress, desc="generating", unit="q")
+    bar = tqdm(total=len(order), disable=not progress, desc=desc, unit="q")
     try:
         with torch.inference_mode(), ScaleNeurons(lm, config.neuron_scaling):
             for start in range(0, len(order), config.batch_size):
                 idx = order[start : start + config.batch_size]
-                batch = _generate_batch(lm, [questions[i] for i in idx], [encoded[i] for i in idx], config)
-                for i, g in zip(idx, batch):
-                    results[i] = g
+                for i, r in zip(idx, run(idx)):
+                    results[i] = r
                 bar.update(len(idx))
     finally:
         bar.close()
         lm.model.train(was_training)
-    return results  # type: ignore[return-value]
+    return results
 
 
 def _generate_batch(

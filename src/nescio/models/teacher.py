@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from nescio.models.capture import ActivationCapture
 from nescio.models.decode import PROMPT_POOLED, _shared_prefix, _sliding_window, decode
-from nescio.models.generation import answer_text, encode_questions, p_true_batch, verbal_confidence_batch
-from nescio.models.intervene import ScaleNeurons
+from nescio.models.generation import answer_text, encode_questions, in_batches, p_true_batch, verbal_confidence_batch
 from nescio.models.sampling import seed_for
 from nescio.types import Generation, GenerationConfig, NescioError, Question, Sample
 
@@ -68,9 +67,6 @@ def score(
     ``token_ids[i]``: the answer's tokens when known (None: tokenise the text).
     ``stop_reasons[i]``: ``eos`` (default), ``stop_string`` or ``max_tokens``.
     Captures, samples and reflexive passes follow ``config`` as in ``generate``."""
-    import torch
-    from tqdm.auto import tqdm
-
     config = config or GenerationConfig()
     if config.activation_dtype not in ("float16", "float32"):
         raise NescioError(f"activation_dtype {config.activation_dtype!r} not supported; accepted: float16, float32")
@@ -91,24 +87,10 @@ def score(
     ids = [tuple(int(t) for t in t_ids) if t_ids is not None else answer_token_ids(lm, a)
            for a, t_ids in zip(answers, token_ids)]
     order = sorted(range(n_q), key=lambda i: (len(prompts[i].ids) + len(ids[i]), i))
-    out: list[Generation | None] = [None] * n_q
-    was_training = lm.model.training
-    lm.model.eval()
-    bar = tqdm(total=n_q, disable=not progress, desc="scoring", unit="q")
-    try:
-        with torch.inference_mode(), ScaleNeurons(lm, config.neuron_scaling):
-            for start in range(0, n_q, config.batch_size):
-                idx = order[start : start + config.batch_size]
-                batch = _score_batch(lm, [questions[i] for i in idx], [prompts[i] for i in idx],
-                                     [answers[i] for i in idx], [ids[i] for i in idx],
-                                     [stop_reasons[i] for i in idx], config)
-                for i, g in zip(idx, batch):
-                    out[i] = g
-                bar.update(len(idx))
-    finally:
-        bar.close()
-        lm.model.train(was_training)
-    return out  # type: ignore[return-value]
+    pick = lambda xs, idx: [xs[i] for i in idx]  # noqa: E731
+    return in_batches(lm, order, config, lambda idx: _score_batch(
+        lm, pick(questions, idx), pick(prompts, idx), pick(answers, idx), pick(ids, idx), pick(stop_reasons, idx),
+        config), desc="scoring", progress=progress)
 
 
 def _score_batch(lm, questions, prompts, answers, ids, stop_reasons, config) -> list[Generation]:
