@@ -69,14 +69,15 @@ def built_once(tmp_path_factory):
 class ThreadServer:
     """A real uvicorn server over an in-process app, in a background thread (no subprocess start-up)."""
 
-    def __init__(self, app):
+    def __init__(self, app, **options):  # options: more uvicorn.Config keywords
         import threading
 
         import uvicorn
 
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        options = {"log_level": "warning", **options, "host": "127.0.0.1", "port": self.port}
+        self.server = uvicorn.Server(uvicorn.Config(app, **options))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30

@@ -64,7 +64,9 @@ def test_start_up_says_guarded_and_lists_the_model(server, client, built):
 
 
 def test_decisions_match_the_guard_in_process(client, built):
+    from nescio.models import generate
     from nescio.pipeline import ask
+    from nescio.types import Question
 
     lm, guard, _, _ = built
     questions = ANSWERABLE + UNKNOWN
@@ -83,11 +85,40 @@ def test_decisions_match_the_guard_in_process(client, built):
         if d.p_correct is None:
             assert ext["precheck_fired"] and ext["raw_answer"] is None and ext["p_correct"] is None
             assert r.usage.completion_tokens == 0  # answered without generating
+            assert ch.finish_reason == "stop"
         else:
             assert ext["p_correct"] == pytest.approx(d.p_correct, abs=1e-4)
-            assert ch.finish_reason in ("stop", "length")
+            g = generate(lm, [Question(id="x", text=q)], guard.generation_config_, progress=False)[0]
+            # "length" when the guard's budget cut the answer, whatever the guard shows instead of it
+            assert ch.finish_reason == ("length" if g.stop_reason == "max_tokens" else "stop")
             assert r.usage.completion_tokens > 0
         assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+
+
+def test_an_answer_cut_below_the_guards_budget_is_never_certified(client, built):
+    from nescio.models import generate
+    from nescio.types import Question
+
+    lm, guard, _, _ = built
+    budget = guard.generation_config_.max_new_tokens
+    q = ANSWERABLE[0]
+    full = generate(lm, [Question(id="x", text=q)], guard.generation_config_, progress=False)[0]
+    assert len(full.token_ids) > 3  # max_tokens 3 cuts it
+    for alpha in (None, guard.alpha):
+        extra = {} if alpha is None else {"extra_body": {"nescio": {"alpha": alpha}}}
+        r = _chat(client, q, max_tokens=3, **extra)
+        ch, ext = r.choices[0], _ext(r.choices[0])
+        assert not ext["precheck_fired"] and r.usage.completion_tokens == 3
+        assert ext["action"] == "abstain" and ext["certified"] is False
+        assert ch.message.content == "I don't know."
+        assert "max_tokens = 3" in ext["reason"] and f"budget of {budget} tokens" in ext["reason"]
+        assert ext["raw_answer"] and full.text.startswith(ext["raw_answer"])
+        assert ch.finish_reason == "length"
+    raw = _chat(client, q, max_tokens=3, extra_body={"nescio": {"raw": True}})  # raw mode: the cut text, uncertified
+    assert raw.choices[0].message.content == _ext(raw.choices[0])["raw_answer"] and raw.choices[0].finish_reason == "length"
+    assert _ext(raw.choices[0])["action"] == "abstain" and _ext(raw.choices[0])["certified"] is False
+    at_budget = _chat(client, q, max_tokens=budget)  # the length the guard was calibrated on: its own decision
+    assert _ext(at_budget.choices[0])["certified"] is True and "max_tokens =" not in _ext(at_budget.choices[0])["reason"]
 
 
 def test_logprobs_match_nescio_generation(client, built):

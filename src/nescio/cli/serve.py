@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import typer
@@ -18,14 +17,19 @@ def register(app: typer.Typer) -> None:
                                                        "without it the raw model is served."),
         host: str = typer.Option("127.0.0.1", help="Address to bind (default: this machine only)."),
         port: int = typer.Option(8000, help="Port."),
-        api_key: Optional[str] = typer.Option(None, help="Require 'Authorization: Bearer KEY' (default: "
-                                                         "$NESCIO_API_KEY; /health stays open)."),
+        api_key: Optional[str] = typer.Option(None, help="Require 'Authorization: Bearer KEY' (/health stays open); "
+                                                         "visible in ps: prefer --api-key-file or $NESCIO_API_KEY."),
+        api_key_file: Optional[str] = typer.Option(None, help="Read the API key from the first line of this file."),
         max_batch: int = typer.Option(16, help="Requests per model batch."),
         max_queue: int = typer.Option(256, help="Requests waiting at most; beyond it: 429 with Retry-After."),
         timeout: float = typer.Option(120.0, help="Seconds a request may take from acceptance (then 504)."),
         max_tokens_cap: int = typer.Option(512, help="Largest max_tokens a request may ask for."),
         max_body: int = typer.Option(1_000_000, help="Largest request body in bytes (then 413)."),
         served_model_name: Optional[str] = typer.Option(None, help="Model name clients send (default: --model)."),
+        access_log: bool = typer.Option(False, "--access-log/--no-access-log",
+                                        help="Log one line per request, with its X-Request-Id."),
+        cors_origin: Optional[list[str]] = typer.Option(None, help="Browser origin allowed by CORS, e.g. "
+                                                                   "https://app.example.com (repeatable; default: none)."),
         precheck_first: bool = typer.Option(True, "--precheck-first/--precheck-in-pass",
                                             help="Run the guard's knowability pre-check on a prefill-only pass and "
                                                  "answer blocked questions without generating (default), or read "
@@ -45,10 +49,12 @@ def register(app: typer.Typer) -> None:
         require("serve", "`nescio serve`")
         from nescio.cli.rag import rag_settings
         from nescio.serve import ServeConfig, serve
+        from nescio.serve.run import api_key_from
 
         # a bad index is refused before the model loads
         settings = rag_settings(rag, rag_k, no_evidence, require_support=support_check)
-        config = ServeConfig(host=host, port=port, api_key=api_key or os.environ.get("NESCIO_API_KEY") or None,
+        config = ServeConfig(host=host, port=port, api_key=api_key_from(api_key, api_key_file),
+                             access_log=access_log, cors_origins=tuple(cors_origin or ()),
                              max_batch=max_batch, max_queue=max_queue, timeout_s=timeout,
                              max_tokens_cap=max_tokens_cap, max_body_bytes=max_body,
                              served_model_name=served_model_name, precheck_first=precheck_first)

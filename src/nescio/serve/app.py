@@ -3,7 +3,9 @@
 Endpoints: ``GET /v1/models`` (and ``/v1/models/{id}``), ``POST /v1/chat/completions``,
 ``POST /v1/completions``, ``GET /health`` (never needs a key), ``GET /metrics``
 (Prometheus text). Errors are OpenAI's ``{"error": {"message", "type", "param", "code"}}``
-with statuses 400/401/404/413/429/500/503/504; a traceback is logged, never sent.
+with statuses 400/401/404/405/413/429/500/503/504; a traceback is logged, never sent, and
+no error closes a keep-alive connection (:mod:`nescio.serve.middleware`). Every response
+carries an ``X-Request-Id``; CORS headers only for the ``--cors-origin`` allow-list.
 
 The routes are module-level functions on one :data:`router`; what they share (the model,
 the guard's view, the engine, the metrics, the settings) is one :class:`ServeState` that
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
 import uuid
@@ -37,6 +38,7 @@ from nescio.serve.backend import Result
 from nescio.serve.engine import Draining, Engine, Job, QueueFull
 from nescio.serve.guarding import GuardView
 from nescio.serve.metrics import Metrics
+from nescio.serve.middleware import REQUEST_ID, check_origins, install_middleware, parse_body
 from nescio.serve.protocol import (
     ChatRequest,
     CompletionRequest,
@@ -66,6 +68,8 @@ class ServeConfig:
     max_prompt_chars: int = 16_000
     served_model_name: str | None = None
     precheck_first: bool = True  # pre-check on a prefill-only pass; blocked requests are never generated for
+    access_log: bool = False  # uvicorn's access log, one line per request with its id
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed by CORS (none: no CORS headers)
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_queue", "max_body_bytes", "max_tokens_cap", "max_prompt_chars"):
@@ -75,6 +79,7 @@ class ServeConfig:
             raise NescioError(f"timeout must be positive, got {self.timeout_s}")
         if not 0 <= int(self.port) <= 65535:
             raise NescioError(f"port must be between 0 and 65535, got {self.port}")
+        object.__setattr__(self, "cors_origins", check_origins(tuple(self.cors_origins)))
 
 
 @dataclass
@@ -145,18 +150,19 @@ async def _api_error(request: Request, exc: ApiError):
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException):
-    msg = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) else str(exc.detail)
-    return error_response(exc.status_code, msg)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # the router names the allowed methods in the Allow header
+        msg = f"method {request.method} is not allowed on {request.url.path}; accepted: {headers.get('Allow', '')}"
+    elif exc.status_code == 404:
+        msg = f"no route {request.method} {request.url.path}"
+    else:
+        msg = str(exc.detail)
+    return error_response(exc.status_code, msg, headers=headers or None)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
     msg, param = validation_message(exc)
     return error_response(400, msg, param=param)
-
-
-async def _internal(request: Request, exc: Exception):
-    log.exception("internal error on %s", request.url.path)
-    return error_response(500, "internal server error; see the server log")
 
 
 # ---------------------------------------------------------------------- request steps
@@ -186,13 +192,7 @@ async def read_json(st: ServeState, request: Request) -> dict:
             break
     if too_big:
         raise ApiError(413, f"request body is larger than {limit:,} bytes", code="request_too_large")
-    try:
-        body = json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object")
-    return body
+    return parse_body(b"".join(chunks))  # 400: not JSON, not an object, nested too deep, not UTF-8 text
 
 
 def parse(cls, body: dict):
@@ -236,7 +236,8 @@ async def wait(st: ServeState, request: Request, job: Job) -> Result | None:
             exc = job.future.exception()
             if isinstance(exc, (NescioError, RequestError)):
                 raise ApiError(400, str(exc))
-            if exc is not None:
+            if exc is not None:  # the worker logged the traceback; this says which request it cost
+                log.error("request id %s: answered 500, its batch failed in the model worker", REQUEST_ID.get())
                 raise ApiError(500, "the model worker failed on this batch; see the server log")
             return job.future.result()
         if await request.is_disconnected():
@@ -443,6 +444,6 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None, ra
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _internal)
     app.include_router(router)
+    install_middleware(app, config.cors_origins)
     return app

@@ -12,7 +12,7 @@ All of it runs in :class:`nescio.pipeline.AnswerPipeline` over the model's Backe
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from nescio.serve.guarding import GuardView, Verdict, render
@@ -189,19 +189,38 @@ def _choice(backend: Any, work: Work, ids, logprobs, tops, stop_reason: str, ver
             if len(piece.strip() if work.strip else piece) > len(text):
                 break
             n_keep += 1
+    # "length" whenever max_tokens cut the generation, also when a hedge or "I don't know" is shown
     finish = "stop" if stopped or stop_reason != "max_tokens" else "length"
     tokens = tuple(TokenInfo(int(ids[t]), float(logprobs[t]), tuple(tops[t]) if tops else ())
                    for t in range(n_keep))
     shown = text
     if verdict is not None and work.guarded:
         shown = guarded_text if guarded_text is not None else render(verdict.action, text)
-        if verdict.action is not Action.ANSWER:
-            finish = "stop"
     return Choice(text=shown, raw_answer=text, finish_reason=finish, tokens=tokens)
+
+
+def cut_short(work: Work, g: Generation, guard: GuardView | None) -> int | None:
+    """The guard's answer budget when ``max_tokens`` below it cut this greedy answer, else None.
+    The guard was calibrated on answers of up to that budget, never on such a cut one."""
+    if guard is None:
+        return None
+    budget = int(guard.config.max_new_tokens)
+    return budget if g.stop_reason == "max_tokens" and work.sampling.max_tokens < budget else None
+
+
+def _cut_verdict(verdict: Verdict, max_tokens: int, budget: int) -> Verdict:
+    from nescio.policy.scoring import ABSTAIN_TEXT
+
+    return replace(verdict, action=Action.ABSTAIN, text=ABSTAIN_TEXT,
+                   reason=f"the answer was cut at max_tokens = {max_tokens}, below the guard's answer budget of "
+                          f"{budget} tokens; a cut answer is not what the guard was calibrated on and is not certified")
 
 
 def _result(backend: Any, work: Work, g: Generation, verdict: Verdict | None, guard: GuardView | None) -> Result:
     s = work.sampling
+    budget = cut_short(work, g, guard)
+    if budget is not None and verdict is not None:  # abstain; raw_answer still shows the cut answer
+        verdict = _cut_verdict(verdict, s.max_tokens, budget)
     choices = []
     if s.sampled:
         for smp in g.samples[: s.n]:
@@ -217,6 +236,6 @@ def _result(backend: Any, work: Work, g: Generation, verdict: Verdict | None, gu
         c = _choice(backend, work, g.token_ids, g.token_logprobs, tops, g.stop_reason, verdict, guarded_text)
         choices = [c] * s.n
     certified = bool(guard is not None and work.alpha is not None and guard.certified(work.alpha)
-                     and work.calibrated_prompt and not s.sampled and not s.stop)
+                     and work.calibrated_prompt and not s.sampled and not s.stop and budget is None)
     return Result(choices=tuple(choices), prompt_tokens=g.prompt_token_count, verdict=verdict, alpha=work.alpha,
                   certified=certified, guarded=work.guarded, sampled=s.sampled)
