@@ -81,11 +81,11 @@ def test_store_refuses_other_config_or_prompt_but_not_another_batch_size(tiny, t
     from nescio.models.tiny import tiny_model
 
     generate_resumable(tiny, QUESTIONS[:1], CFG, tmp_path, progress=False)
-    with pytest.raises(NescioError, match="another prompt or config"):
+    with pytest.raises(NescioError, match="another dtype, prompt or config"):
         generate_resumable(tiny, QUESTIONS[:1], GenerationConfig(max_new_tokens=5), tmp_path, progress=False)
     fewshot = tiny_model(seed=0, prompt_format="fewshot")
     assert fewshot.model_id == tiny.model_id
-    with pytest.raises(NescioError, match="another prompt or config"):
+    with pytest.raises(NescioError, match="another dtype, prompt or config"):
         generate_resumable(fewshot, QUESTIONS[:2], CFG, tmp_path, progress=False)
     # batch size does not change results, so a resumed run may change it
     rebatched = dataclasses.replace(CFG, batch_size=CFG.batch_size + 1)

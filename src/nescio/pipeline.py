@@ -56,7 +56,7 @@ class AnswerPipeline:
         self.precheck_first = precheck_first
         self.require_support = (bool(getattr(retriever, "require_support", False)) if require_support is None
                                 else require_support)
-        guard.check_model(self.backend.model_id)
+        guard.check_backend(self.backend, post_passes=self.post_passes)  # its model; another dtype: checked once
 
     # ------------------------------------------------------------------ steps
     def retrieve(self, questions: list[Question]) -> tuple[list[Question], np.ndarray]:
@@ -85,11 +85,7 @@ class AnswerPipeline:
     def post_passes(self, gens: list[Generation]) -> list[Generation]:
         """The passes after generation the guard's signals declare: context reliance (the answer
         teacher-forced under the closed-book prompt) when the guard reads it."""
-        if "rag_context_reliance" in self.guard.signal_names_ and any(g.question.retrieval for g in gens):
-            from nescio.rag.signals import score_context_reliance
-
-            return score_context_reliance(self.backend, gens)
-        return gens
+        return post_passes(self.backend, self.guard, gens)
 
     def support_rule(self, batch: DecisionBatch, gens: list[Generation]) -> DecisionBatch:
         """With ``retriever.require_support``: abstain on answers the kept evidence does not hold."""
@@ -154,6 +150,22 @@ class AnswerPipeline:
         order = np.concatenate([ks for ks, _ in parts])
         return merge_decisions([g.question for g in gens], order, np.full(len(gens), np.nan),
                                concat_decisions([d for _, d in parts]), reasons={})
+
+
+def post_passes(backend: Backend, guard: Any, gens: list[Generation]) -> list[Generation]:
+    """:meth:`AnswerPipeline.post_passes` for ``backend`` and ``guard``."""
+    if "rag_context_reliance" in guard.signal_names_ and any(g.question.retrieval for g in gens):
+        from nescio.rag.signals import score_context_reliance
+
+        return score_context_reliance(backend, gens)
+    return gens
+
+
+def check_guard(backend: Any, guard: Any) -> float:
+    """Allow ``guard`` on ``backend`` (its model; in another dtype only when the guard's probe
+    sample agrees: :meth:`nescio.policy.guard.Guard.check_backend`), with the pipeline's post-passes."""
+    backend = as_backend(backend)
+    return guard.check_backend(backend, post_passes=lambda gens: post_passes(backend, guard, gens))
 
 
 def concat_decisions(batches: list[DecisionBatch]) -> DecisionBatch:

@@ -325,6 +325,7 @@ class RunInfo:
     prompt_template: str  # the template text / chat-template description
     config: GenerationConfig
     schema_version: int = SCHEMA_VERSION
+    dtype: str = "float32"  # the weights' dtype (stores written before it was recorded: float32)
 
 
 # ---------------------------------------------------------------- grading

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.models.embedded import DEFAULT_MODEL
 
 
@@ -64,6 +65,8 @@ def register(app: typer.Typer) -> None:
         limit: Optional[int] = typer.Option(None, help="Use only the first N questions."),
         generations: Optional[str] = typer.Option(None, help="Generation store (default OUT/generations; reruns resume)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a guard already in --out."),
+        device: str = DEVICE_OPTION,
+        dtype: str = DTYPE_OPTION,
     ) -> None:
         """Refit the guard's calibrator and thresholds (and with --refit-detector its combiner) on your
         own labelled questions, keeping its probes; write the new guard to --out."""
@@ -71,6 +74,7 @@ def register(app: typer.Typer) -> None:
 
         from nescio.policy.recalibration import calibrate
 
+        apply_placement(device, dtype)
         s = calibrate(model, guard, bench, out, alpha=alpha, delta=delta, refit_detector=refit_detector,
                       overwrite=overwrite, generations_dir=generations, limit=limit, calibrator=calibrator)
         print_summary(s, out, Console())

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP
 from nescio.models.embedded import DEFAULT_MODEL
 
@@ -56,8 +57,11 @@ def register(app: typer.Typer) -> None:
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
         h_neurons: Optional[str] = typer.Option(None, help="A saved H-Neuron probe directory whose neurons to scale."),
         neuron_scale: float = typer.Option(1.0, help="Scale the --h-neurons activations (down_proj input) by this factor."),
+        device: str = DEVICE_OPTION,
+        dtype: str = DTYPE_OPTION,
     ) -> None:
         """Generate answers (with token log-probs and captured activations) and save them resumably."""
+        apply_placement(device, dtype)
         from nescio.cli.rag import rag_settings
         from nescio.data import load_questions
         from nescio.rag.retrieve import split_no_evidence
@@ -84,6 +88,7 @@ def register(app: typer.Typer) -> None:
         )
         lm = load_model(model, prompt=prompt)
         gens = generate_resumable(lm, questions, config, out)
-        typer.echo(f"{len(gens)} generations in {out} (model {lm.model_id}, prompt format {lm.prompt_format})")
+        typer.echo(f"{len(gens)} generations in {out} (model {lm.model_id}, prompt format {lm.prompt_format}, "
+                   f"{lm.device} {lm.dtype})")
         if skipped:
             typer.echo(f"{len(skipped)} questions abstained: no retrieved passage passed the relevance filter")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP, SUPPORT_HELP
 from nescio.models.embedded import DEFAULT_MODEL
 
@@ -101,8 +102,11 @@ def register(app: typer.Typer) -> None:
         rag: Optional[str] = typer.Option(None, help=RAG_HELP),
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
+        device: str = DEVICE_OPTION,
+        dtype: str = DTYPE_OPTION,
     ) -> None:
         """Measure hallucinations before and after the guard; write results.json and report.html."""
+        apply_placement(device, dtype)
         from rich.console import Console
 
         from nescio.cli.rag import rag_settings
@@ -127,8 +131,11 @@ def register(app: typer.Typer) -> None:
         no_evidence: str = typer.Option("abstain", help=NO_EVIDENCE_HELP),
         support_check: bool = typer.Option(True, "--support-check/--no-support-check", help=SUPPORT_HELP),
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
+        device: str = DEVICE_OPTION,
+        dtype: str = DTYPE_OPTION,
     ) -> None:
         """Answer one question through a fitted guard, or say "I don't know", and explain why."""
+        apply_placement(device, dtype)
         from rich.console import Console
 
         from nescio.cli.rag import rag_settings

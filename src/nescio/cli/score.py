@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
+
 
 def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
@@ -21,6 +23,8 @@ def register(app: typer.Typer) -> None:
                                           "answers); a rerun resumes."),
         model: Optional[str] = typer.Option(None, help="The guard's model (default: the one the guard records)."),
         alpha: Optional[float] = typer.Option(None, help="Risk level: one the guard certified (default: its own α)."),
+        device: str = DEVICE_OPTION,
+        dtype: str = DTYPE_OPTION,
     ) -> None:
         """Decide on answers made elsewhere (another server's log, a batch job, a spreadsheet export):
         each answer is teacher-forced through the guard's model, so the guard reads the same internals
@@ -28,6 +32,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from nescio.evaluate.score import score_file
+
+        apply_placement(device, dtype)
 
         console = Console()
         s = score_file(model, guard, input, out, alpha=alpha)

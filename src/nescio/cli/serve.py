@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP, SUPPORT_HELP
 from nescio.models.embedded import DEFAULT_MODEL
 
@@ -41,12 +42,15 @@ def register(app: typer.Typer) -> None:
         rag_k: int = typer.Option(4, help=RAG_K_HELP),
         no_evidence: str = typer.Option("abstain", help=NO_EVIDENCE_HELP),
         support_check: bool = typer.Option(True, "--support-check/--no-support-check", help=SUPPORT_HELP),
+        device: str = DEVICE_OPTION,
+        dtype: str = DTYPE_OPTION,
     ) -> None:
         """Serve MODEL behind OpenAI's API; each answer carries the guard's decision (answer, hedge or
         "I don't know"), P(correct) and the certified hallucination rate."""
         from nescio.extras import require
 
         require("serve", "`nescio serve`")
+        apply_placement(device, dtype)
         from nescio.cli.rag import rag_settings
         from nescio.serve import ServeConfig, serve
         from nescio.serve.run import api_key_from

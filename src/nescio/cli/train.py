@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+
+from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.models.embedded import DEFAULT_MODEL
 
 app = typer.Typer(no_args_is_help=True, help="Teach the model itself to say 'I don't know' (fine-tuning, RL).")
@@ -19,8 +21,11 @@ def data_cmd(
     limit: Optional[int] = typer.Option(None, help="At most N questions (a deterministic, category-mixed subset)."),
     known_min_share: float = typer.Option(0.5, help="Share of correct samples needed for 'known' (else 'uncertain'); "
                                           "0: greedy correct alone (R-Tuning)."),
+    device: str = DEVICE_OPTION,
+    dtype: str = DTYPE_OPTION,
 ) -> None:
     """Build the SFT dataset from the model's graded greedy and sampled answers."""
+    apply_placement(device, dtype)
     from nescio.train.data import build_sft_data
 
     _, meta = build_sft_data(model, train_bench, out, n_samples=samples, limit=limit, known_min_share=known_min_share)
@@ -47,17 +52,21 @@ def sft_cmd(
     known_repeat: int = typer.Option(1, help="Show each 'known' example (a plain answer) N times per epoch, "
                                      "to balance answers against refusals."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in OUT."),
+    device: str = DEVICE_OPTION,
+    dtype: str = DTYPE_OPTION,
 ) -> None:
     """Fine-tune with LoRA so the model answers what it knows, hedges when unsure and says 'I don't know'."""
     from nescio.extras import require
 
     require("train", "`nescio train sft`")  # before the data is built (minutes of generation)
+    resolved = apply_placement(device, dtype)
     from nescio.train.sft import SFTSettings, sft_pipeline
 
     settings = SFTSettings(epochs=epochs, learning_rate=lr, batch_size=batch_size, lora_r=lora_r, lora_alpha=2 * lora_r,
                            save_steps=save_steps, seed=seed, known_repeat=known_repeat)
     s = sft_pipeline(model, out, data=data, train_benches=train_bench, n_samples=samples, limit=limit,
-                     known_min_share=known_min_share, settings=settings, overwrite=overwrite)
+                     known_min_share=known_min_share, settings=settings, overwrite=overwrite,
+                     device=resolved)
     counts = ", ".join(f"{k} {v}" for k, v in s.data["counts"].items())
     typer.echo(f"trained {s.data['n_examples']} examples ({counts}) in {s.timing['train_s']:.0f} s "
                f"({s.timing['examples_per_s']} examples/s); model id {s.model_id}")

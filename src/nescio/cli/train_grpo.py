@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+
+from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.models.embedded import DEFAULT_MODEL
 
 
@@ -27,8 +29,9 @@ def grpo_cmd(
     prompt: str = typer.Option("stepwise", help="Named prompt: stepwise (worked answers), default, honest."),
     save_steps: int = typer.Option(5, help="Checkpoint every N steps."),
     seed: int = typer.Option(0, help="Seed (question order, sampling, initialisation)."),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in OUT."),
+    device: str = DEVICE_OPTION,
+    dtype: str = DTYPE_OPTION,
 ) -> None:
     """Reinforcement learning with a verifiable reward that can credit 'I don't know' (TRL GRPO + LoRA)."""
     import random
@@ -36,6 +39,7 @@ def grpo_cmd(
     from nescio.extras import require
 
     require("train", "`nescio train grpo`")
+    resolved = apply_placement(device, dtype)
     from nescio.data import load_questions
     from nescio.train.grpo import GRPOSettings, train_grpo
     from nescio.types import NescioError
@@ -56,7 +60,7 @@ def grpo_cmd(
             raise NescioError(f"--limit must be at least 1, got {limit}")
         random.Random(seed).shuffle(questions)
         questions = questions[:limit]
-    s = train_grpo(model, questions, out, settings, overwrite=overwrite, device=device,
+    s = train_grpo(model, questions, out, settings, overwrite=overwrite, device=resolved,
                    data_info={"train_bench": list(train_bench), "limit": limit})
     last = s.curve[-1] if s.curve else {}
     typer.echo(f"{s.hyperparameters['reward']}: {steps} steps x {prompts_per_step} x K={k} in {s.timing['train_s']:.0f} s; "

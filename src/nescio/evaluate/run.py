@@ -192,7 +192,8 @@ def _evaluate_one(
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        guard.fit(tr_g, arr(tr_g), ca_g, arr(ca_g), model_id=lm.model_id, model_spec=lm.spec, **pre_fit)
+        guard.fit(tr_g, arr(tr_g), ca_g, arr(ca_g), model_id=lm.model_id, model_spec=lm.spec, dtype=lm.dtype,
+                  device=lm.device, **pre_fit)
     guard.save(model_dir / "guard")
     timing["fit_s"] = time.perf_counter() - t
     t = time.perf_counter()

@@ -117,6 +117,7 @@ def score_file(model: Any, guard_dir: str | Path, answers: str | Path, out: str 
     from nescio.evaluate.result import write_decisions
     from nescio.grading import grade_outcomes
     from nescio.models.backend import as_backend
+    from nescio.pipeline import check_guard
     from nescio.policy.guard import Guard
 
     t0 = time.perf_counter()
@@ -124,7 +125,7 @@ def score_file(model: Any, guard_dir: str | Path, answers: str | Path, out: str 
     guard = Guard.load(guard_dir)
     guard.policy_.thresholds(alpha)
     backend = as_backend(model or guard.model_spec_)
-    guard.check_model(backend.model_id)
+    check_guard(backend, guard)  # its model; in another dtype its probe sample must agree
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(Path(answers).read_bytes()).hexdigest()[:12]

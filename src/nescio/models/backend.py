@@ -88,7 +88,15 @@ class HFBackend:
 
     @property
     def dtype(self) -> str:
-        return str(getattr(self.lm.model, "dtype", "float32")).removeprefix("torch.")
+        """The dtype the weights were loaded in (``float32``, ``bfloat16``, ``float16``)."""
+        return str(self.lm.dtype or getattr(self.lm.model, "dtype", "float32")).removeprefix("torch.")
+
+    @property
+    def device_kind(self) -> str:
+        """``cpu``, ``cuda`` or ``mps``."""
+        from nescio.models.devices import device_kind
+
+        return device_kind(self.device)
 
     @property
     def prompt_format(self) -> str:

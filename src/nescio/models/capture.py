@@ -62,8 +62,11 @@ def plan_captures(specs: tuple[CaptureSpec, ...], n_layers: int) -> dict[tuple[s
 class ActivationCapture(HookSet):
     """Hooks that record the planned sites; use as ``with ActivationCapture(...) as cap:``."""
 
-    def __init__(self, lm: LoadedModel, specs: tuple[CaptureSpec, ...]):
+    def __init__(self, lm: LoadedModel, specs: tuple[CaptureSpec, ...], activation_dtype: str = "float32"):
         self.lm = lm
+        # answer-token rows (one per step, or [B, T, dim] when teacher forcing) leave the device in
+        # this dtype: float16 halves what an all-layer answer capture holds on the host
+        self._answer_dtype = activation_dtype
         self.plan = plan_captures(tuple(specs), lm.n_layers)
         self.positions: frozenset[str] = frozenset().union(*self.plan.values())
         self._handles: list[Any] = []
@@ -98,7 +101,7 @@ class ActivationCapture(HookSet):
 
     def _make_hook(self, module: Any, requests: list):
         needs_cett = any(site == "cett" for site, _, _ in requests)
-        col_norm = module.weight.detach().norm(dim=0) if needs_cett else None  # ||W_down[:, j]||_2
+        col_norm = module.weight.detach().float().norm(dim=0) if needs_cett else None  # ||W_down[:, j]||_2
 
         def hook(mod: Any, args: tuple, output: Any) -> None:
             if self._phase == "off":
@@ -137,6 +140,8 @@ class ActivationCapture(HookSet):
     def _record(self, site: str, layer: int, positions: set[str], value) -> None:
         import torch
 
+        # float16 only where the caller stores float16 and the site is not an attention log-weight
+        answer_dtype = torch.float16 if self._answer_dtype == "float16" and site not in ATTENTION_SITES else torch.float32
         if self._phase in ("prefill", "teacher"):
             teacher = self._phase == "teacher"
             rows = torch.arange(self._prompt_mask.shape[0], device=self._prompt_mask.device)
@@ -155,10 +160,10 @@ class ActivationCapture(HookSet):
                 self._pooled[f"{site}/{layer}/_fallback"] = value(last).detach().float().cpu()
                 if teacher:
                     self._teacher[f"{site}/{layer}"] = value(
-                        lambda x: x[rows[:, None], self._answer_index, :]).detach().float().cpu()
+                        lambda x: x[rows[:, None], self._answer_index, :]).detach().to(answer_dtype).cpu()
         elif self._phase == "decode" and self._n_greedy and ("answer" in positions or "answer_mean" in positions):
             n = self._n_greedy
-            self._steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().float().cpu())
+            self._steps[f"{site}/{layer}"].append(value(lambda x: x[:n, -1, :]).detach().to(answer_dtype).cpu())
 
     # ------------------------------------------------------------ decoder interface (DecodeCapture)
     def prefill(self, prompt_mask: torch.Tensor, entity_index: torch.Tensor) -> None:
@@ -224,6 +229,6 @@ class ActivationCapture(HookSet):
                 if "answer" in positions:
                     out[i][activation_key(site, layer, "answer")] = rows.to(torch_dtype).numpy()
                 if "answer_mean" in positions:
-                    mean = rows.mean(0) if len(rows) else fallback[i]
+                    mean = rows.float().mean(0) if len(rows) else fallback[i]  # summed in float32
                     out[i][activation_key(site, layer, "answer_mean")] = mean.to(torch_dtype).numpy()
         return out

@@ -161,7 +161,7 @@ def _generate_batch(
         seeds=[[seed_for(config.seed, q.id, j) for j in range(n)] for q in questions],
     )
     if config.capture:
-        with ActivationCapture(lm, config.capture) as cap:
+        with ActivationCapture(lm, config.capture, config.activation_dtype) as cap:
             rows, prompt_counts = decode(lm, encoded, capture=cap, **kwargs)
             acts = cap.results([r.n_fed for r in rows[:B]], config.activation_dtype)
     else:

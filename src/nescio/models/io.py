@@ -152,11 +152,11 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _results_identity(info: RunInfo) -> tuple:
-    """What decides the generated rows: model, prompt and config (``batch_size`` does not:
+    """What decides the generated rows: model, dtype, prompt and config (``batch_size`` does not:
     left padding leaves results unchanged, so a resumed run may use another batch size)."""
     config = config_to_dict(info.config)
     config.pop("batch_size", None)
-    return info.model_id, info.prompt_format, info.prompt_template, json.dumps(config, sort_keys=True)
+    return info.model_id, info.dtype, info.prompt_format, info.prompt_template, json.dumps(config, sort_keys=True)
 
 
 class GenerationStore:
@@ -185,8 +185,8 @@ class GenerationStore:
         if existing is not None:
             if _results_identity(existing) != _results_identity(info):
                 raise NescioError(
-                    f"{self.directory} holds generations from model {existing.model_id} with another prompt or "
-                    "config; use a new output directory"
+                    f"{self.directory} holds generations from model {existing.model_id} ({existing.dtype}) with "
+                    "another dtype, prompt or config; use a new output directory"
                 )
             return
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -350,4 +350,6 @@ def generate_stored(lm: LoadedModel, questions: list[Question], config: Generati
     resumes (no lost or duplicated rows after ``kill -9``) and other capture settings get their own store.
     Used by ``nescio eval`` and ``nescio recalibrate``."""
     key = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True, default=str).encode()).hexdigest()[:10]
+    if (lm.dtype or "float32") != "float32":  # another dtype's generations differ: their own store
+        key += f"-{lm.dtype}"
     return generate_resumable(lm, list(questions), config, Path(directory) / key, progress=progress)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from nescio.models import prompts
+from nescio.models.devices import Placement, requested_placement, resolve_device_dtype
 from nescio.models.embedded import ACCEPTED, DEFAULT_MODEL, EMBEDDED, embedded_gguf_path  # noqa: F401 (re-exported)
 from nescio.types import GenerationConfig, NescioError, RunInfo
 
@@ -40,6 +41,7 @@ class LoadedModel:
     device: str = "cpu"
     extra: dict = field(default_factory=dict)
     prompt: str = "default"
+    dtype: str = ""  # "float32", "bfloat16", "float16": what the weights were loaded in (default: the model's)
 
     def __post_init__(self) -> None:
         if self.prompt_format not in prompts.PROMPT_FORMATS:
@@ -55,6 +57,8 @@ class LoadedModel:
             self.intermediate_size = self.intermediate_size or int(getattr(cfg, "intermediate_size", 0) or 0)
         if self.tokenizer is not None and self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        if not self.dtype:
+            self.dtype = str(getattr(self.model, "dtype", "float32")).removeprefix("torch.")
 
     @property
     def prompt_template(self) -> str:
@@ -74,6 +78,7 @@ class LoadedModel:
             prompt_format=self.prompt_format,
             prompt_template=self.prompt_template,
             config=config,
+            dtype=self.dtype or "float32",
         )
 
 
@@ -229,20 +234,25 @@ def _quiet_transformers():
     return quiet()
 
 
-def _load_hf(source: str, device: str, *, local_only: bool) -> tuple[Any, Any]:
+def _load_hf(source: str, placement: Placement, *, local_only: bool) -> tuple[Any, Any]:
     with _quiet_transformers():
-        return _load_hf_loud(source, device, local_only=local_only)
+        return _load_hf_loud(source, placement, local_only=local_only)
 
 
-def _load_hf_loud(source: str, device: str, *, local_only: bool) -> tuple[Any, Any]:
-    import torch
+def _load_hf_loud(source: str, placement: Placement, *, local_only: bool) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from nescio.models.devices import torch_dtype
+
+    # weights are read straight into the dtype asked for (a GGUF file's cached float32 copy too)
+    kwargs = {"device_map": placement.device_map} if placement.device_map else {}
     model = AutoModelForCausalLM.from_pretrained(
-        source, dtype=torch.float32, attn_implementation="sdpa", local_files_only=local_only
+        source, dtype=torch_dtype(placement.dtype), attn_implementation="sdpa", local_files_only=local_only, **kwargs
     )
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-    return model.to(device).eval(), tokenizer
+    if not placement.device_map:
+        model = model.to(placement.device)
+    return model.eval(), tokenizer
 
 
 def _guess_format(name: str, tokenizer: Any) -> str:
@@ -252,8 +262,8 @@ def _guess_format(name: str, tokenizer: Any) -> str:
 
 
 def load_model(
-    spec: str = DEFAULT_MODEL, *, device: str = "cpu", prompt_format: str | None = None, threads: int | None = None,
-    prompt: str = "default",
+    spec: str = DEFAULT_MODEL, *, device: str | None = None, dtype: str | None = None,
+    prompt_format: str | None = None, threads: int | None = None, prompt: str = "default",
 ) -> LoadedModel:
     """Load a causal LM for nescio.
 
@@ -264,7 +274,7 @@ def load_model(
     - a local Hugging Face model directory (a directory written by a nescio trainer, with
       ``nescio_model.json``, gets the id ``<base id>+lora-sha256:<adapter hash>`` and the
       base model's prompt format);
-    - a ``.gguf`` file: dequantised once to float32, then cached (see
+    - a ``.gguf`` file: dequantised once to float32, cached, and loaded from the cache in ``dtype`` (see
       :mod:`nescio.models.cache`); ``model_id`` is ``gguf-sha256:<hex>``;
     - otherwise a hub id, loaded through the ordinary transformers path (needs network
       or a warm HF cache; it cannot run on an offline machine, where it fails with a
@@ -273,6 +283,11 @@ def load_model(
     ``prompt_format`` overrides the choice of ``"chat"`` / ``"fewshot"`` (by default:
     chat for instruct models with a chat template, few-shot otherwise). ``prompt`` picks
     the prompt text: ``default``, ``honest`` (tells the model to say "I don't know") or ``stepwise``.
+
+    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``) and ``dtype`` (``auto``,
+    ``bfloat16``, ``float16``, ``float32``): see :mod:`nescio.models.devices`. Not given: the
+    command's ``--device`` / ``--dtype``, else ``auto`` (CUDA in bfloat16 when there is a GPU,
+    else the CPU in float32). ``lm.device`` / ``lm.dtype`` say what was chosen.
 
     ``threads``: torch CPU threads. By default nescio picks them (``OMP_NUM_THREADS`` if set,
     else the cores the load average leaves free; see :mod:`nescio.models.threads`); the
@@ -284,6 +299,8 @@ def load_model(
     prompts.system_prompt(prompt)  # validates the prompt name before any loading
     if prompt_format is not None and prompt_format not in prompts.PROMPT_FORMATS:
         raise NescioError(f"unknown prompt format {prompt_format!r}; accepted: {', '.join(prompts.PROMPT_FORMATS)}")
+    asked = requested_placement()
+    placement = resolve_device_dtype(device or asked[0], dtype or asked[1])
     thread_choice = configure_threads(threads)
     spec = str(spec)
     path = Path(spec).expanduser()
@@ -299,7 +316,7 @@ def load_model(
     if gguf_path is not None:
         directory, digest = _gguf_to_cache(gguf_path)
         try:
-            model, tokenizer = _load_hf(str(directory), device, local_only=True)
+            model, tokenizer = _load_hf(str(directory), placement, local_only=True)
         except Exception:  # noqa: BLE001
             # Rebuild only an entry whose files fail their hashes; any other failure (a bad
             # device, out of memory) is re-raised and leaves a good cache in place.
@@ -309,14 +326,14 @@ def load_model(
                 raise
             shutil.rmtree(directory, ignore_errors=True)
             directory, digest = _gguf_to_cache(gguf_path)
-            model, tokenizer = _load_hf(str(directory), device, local_only=True)
+            model, tokenizer = _load_hf(str(directory), placement, local_only=True)
         model_id = f"gguf-sha256:{digest}"
         name = spec if spec in _NAMED_FORMATS else gguf_path.name
     elif path.is_dir():
         if not (path / "config.json").is_file():
             raise NescioError(f"{spec} is a directory without config.json; accepted: {_ACCEPTED}")
         identity = read_model_identity(path)
-        model, tokenizer = _load_hf(str(path.resolve()), device, local_only=True)
+        model, tokenizer = _load_hf(str(path.resolve()), placement, local_only=True)
         model_id, name = f"path:{path.resolve()}", path.name
         if identity is not None:  # a tuned model: base id + adapter hash, the base's prompt format
             model_id, fmt = identity["model_id"], identity.get("prompt_format")
@@ -324,7 +341,7 @@ def load_model(
         if spec.startswith((".", "/", "~")) or spec.count("/") != 1:
             raise NescioError(f"unknown model {spec!r}; accepted: {_ACCEPTED}")
         try:
-            model, tokenizer = _load_hf(spec, device, local_only=False)
+            model, tokenizer = _load_hf(spec, placement, local_only=False)
         except Exception as exc:  # noqa: BLE001 - offline, missing repo, gated repo ...
             reason = (str(exc).strip().splitlines() or [""])[0][:160]
             raise NescioError(
@@ -341,7 +358,8 @@ def load_model(
         model_id=model_id,
         architecture=normalize_architecture(cfg.model_type),
         prompt_format=fmt,
-        device=device,
-        extra={"threads": thread_choice},
+        device=str(model.device) if placement.device_map else placement.device,  # inputs go to the first GPU
+        extra={"threads": thread_choice, "device_map": placement.device_map},
         prompt=prompt,
+        dtype=placement.dtype,
     )

@@ -138,7 +138,7 @@ def _score_batch(lm, questions, prompts, answers, ids, stop_reasons, config) -> 
                             for b, (p, pr) in enumerate(zip(pads, prompts))], device=dev)
         steps = torch.arange(max(T, 1), device=dev)
         answer_index = torch.minimum(last[:, None] + 1 + steps[None, :], torch.tensor(S - 1, device=dev))  # [B, T]
-        with ActivationCapture(lm, config.capture) as cap:
+        with ActivationCapture(lm, config.capture, config.activation_dtype) as cap:
             cap.teacher(prompt_mask, ent, last, answer_index)
             out = forward()
             cap.close()

@@ -41,12 +41,16 @@ def tiny_tokenizer():
     return fast
 
 
-def tiny_model(arch: str = "llama", seed: int = 0, *, n_layers: int = 3, prompt_format: str = "chat") -> LoadedModel:
+def tiny_model(arch: str = "llama", seed: int = 0, *, n_layers: int = 3, prompt_format: str = "chat",
+               dtype: str = "float32") -> LoadedModel:
     """A tiny randomly initialised model (hidden 64, FFN 128) of the given architecture.
 
     ``arch``: one of ``llama`` (default), ``qwen2``, ``mistral``, ``gemma3``. Deterministic
-    given ``seed``. Runs in float32 with SDPA attention, like the real models.
+    given ``seed`` (the weights are drawn in float32, then cast to ``dtype``: ``float32``,
+    ``bfloat16`` or ``float16``). Runs on the CPU with SDPA attention, like the real models.
     """
+    from nescio.models.devices import check_dtype, torch_dtype
+
     import torch
     import transformers as tf
 
@@ -80,7 +84,9 @@ def tiny_model(arch: str = "llama", seed: int = 0, *, n_layers: int = 3, prompt_
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = model_cls(config)
-    model.eval()
+    if check_dtype(dtype) == "auto":
+        raise NescioError("tiny_model needs a dtype: bfloat16, float16 or float32")
+    model = model.to(torch_dtype(dtype)).eval()
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -88,4 +94,5 @@ def tiny_model(arch: str = "llama", seed: int = 0, *, n_layers: int = 3, prompt_
         model_id=f"tiny:{arch}:seed={seed}:layers={n_layers}",
         architecture=arch,
         prompt_format=prompt_format,
+        dtype=dtype,
     )

@@ -29,7 +29,9 @@ def default_guard(model=DEFAULT_MODEL, guard_dir: str | Path | None = None, *, c
         return guard
     lm = as_backend(model)
     prompt = getattr(lm, "prompt", "default")  # another prompt changes the answers: its own guard
-    d = default_guard_dir(str(lm.model_id) + ("" if prompt == "default" else f"|prompt={prompt}"))
+    dtype = getattr(lm, "dtype", "float32")  # another dtype: its own guard (float32 keeps the old place)
+    d = default_guard_dir(str(lm.model_id) + ("" if prompt == "default" else f"|prompt={prompt}")
+                          + ("" if dtype == "float32" else f"|dtype={dtype}"))
     if (d / "guard.json").is_file():
         try:
             return Guard.load(d, model_id=str(lm.model_id))

@@ -31,6 +31,7 @@ from nescio.artifacts import damaged, read_artifact, write_artifact
 from nescio.params import Params, from_params
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR, check_calibration_method
 from nescio.policy.detector import Detector
+from nescio.policy.placement import FitPlacement, fitted_placement
 from nescio.policy.precheck import PRECHECK_REASON, PRECHECK_SIGNAL, PreCheck, PrecheckResult
 from nescio.policy.risk import ALPHA_LEVELS, FrontierPoint, RiskPolicy, check_level
 from nescio.policy.scoring import ABSTAIN_TEXT, BandPolicy
@@ -102,7 +103,8 @@ class Guard(Params):
     ``precheck_`` (None when off), ``threshold_``, ``hedge_floor_``, ``tightest_alpha_``,
     ``generation_config_`` (what generation must capture for :meth:`decide`),
     ``precheck_config_`` (the prefill-only config for :meth:`precheck`; None when off),
-    ``fit_summary_`` (:class:`GuardFitSummary`), ``model_id_`` / ``model_spec_``.
+    ``fit_summary_`` (:class:`GuardFitSummary`), ``model_id_`` / ``model_spec_``, ``placement_``
+    (the dtype and device kind it was fitted under, and its probe sample: :mod:`nescio.policy.placement`).
     """
 
     def __init__(self, alpha: float = 0.1, delta: float = 0.1, signals: Sequence[str] | None = None,
@@ -173,7 +175,8 @@ class Guard(Params):
         by_id = {g.question.id: g for g in gens}
         tr = [by_id[q.id] for q in train]
         ca = [by_id[q.id] for q in calibration]
-        return guard.fit(tr, grade_outcomes(tr), ca, grade_outcomes(ca), model_id=backend.model_id, model_spec=getattr(backend, 'spec', backend.model_id))
+        return guard.fit(tr, grade_outcomes(tr), ca, grade_outcomes(ca), model_id=backend.model_id,
+                         model_spec=getattr(backend, "spec", backend.model_id), dtype=backend.dtype, device=backend.device)
 
     def precheck_fit_config(self, model=None) -> GenerationConfig | None:
         """The prefill-only config (one forward pass over the prompt, no answer) whose passes
@@ -189,11 +192,13 @@ class Guard(Params):
             calibration_generations: Sequence[Generation], calibration_outcomes: Sequence[Outcome], *,
             model_id: str | None = None, model_spec: str | None = None,
             precheck_train: Sequence[Generation] | None = None,
-            precheck_calibration: Sequence[Generation] | None = None) -> Guard:
+            precheck_calibration: Sequence[Generation] | None = None,
+            dtype: str | None = None, device: str | None = None) -> Guard:
         """Fit on generations and their graded :class:`Outcome` s; returns self.
 
         ``model_id`` / ``model_spec`` record which model made the generations
-        (:meth:`load` refuses another model id). ``precheck_train`` / ``precheck_calibration``:
+        (:meth:`load` refuses another model id); ``dtype`` / ``device`` where (default float32,
+        cpu; :meth:`check_backend` checks another dtype). ``precheck_train`` / ``precheck_calibration``:
         fit and certify the pre-check on these instead (e.g. a larger, more varied question set;
         prefill-only passes made with :meth:`precheck_fit_config` suffice: its label is the
         questions' ``answerable`` field, no answer or grade is needed)."""
@@ -219,10 +224,11 @@ class Guard(Params):
         elif pre is not None:
             pre.fit(train, ot, cal)
         # 3. calibrator and risk thresholds on calibration
-        return self._fit_calibration(ss, det, pre, cal, oc, n_train=len(train))
+        return self._fit_calibration(ss, det, pre, cal, oc, n_train=len(train), dtype=dtype, device=device)
 
     def _fit_calibration(self, ss: SignalSet, det: Detector, pre: PreCheck | None, cal: list[Generation],
-                         oc: np.ndarray, *, n_train: int) -> Guard:
+                         oc: np.ndarray, *, n_train: int, dtype: str | None = None, device: str | None = None
+                         ) -> Guard:
         """The calibration-split steps of :meth:`fit` with the signal set, combiner and pre-check
         already fitted: the calibrator, then Learn-then-Test thresholds on the calibration
         questions the guard would otherwise answer (the model's own abstentions and pre-check
@@ -237,6 +243,8 @@ class Guard(Params):
         policy = RiskPolicy(self.alpha, self.delta, self.hedge_alpha, tuple(self.levels)).fit(
             s_cal[use], oc[use] == Outcome.HALLUCINATED)
         self.signal_set_, self.detector_, self.precheck_, self.policy_ = ss, det, pre, policy
+        old = getattr(self, "placement_", FitPlacement())  # recalibration keeps the dtype unless told
+        self.placement_ = fitted_placement(dtype or old.dtype, device or old.device_kind, cal, s_cal)
         self._set_derived()
         self.fit_summary_ = GuardFitSummary(
             n_train=n_train, n_calibration=len(cal), threshold=float(self.threshold_),
@@ -342,6 +350,13 @@ class Guard(Params):
             raise NescioError(f"this guard was fitted for model {self.model_spec_!r} ({self.model_id_}), "
                               f"not {model_id}; fit a guard for this model")
 
+    def check_backend(self, backend, *, post_passes=None, tolerance: float | None = None) -> float:
+        """Allow this guard on ``backend``: its model, and in another dtype only when the probe
+        sample's scores agree (:func:`nescio.policy.placement.check_backend`; same dtype: free)."""
+        from nescio.policy.placement import check_backend
+
+        return check_backend(self, backend, post_passes=post_passes, tolerance=tolerance)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "policy_"):
             raise NescioError("guard is not fitted; call Guard.from_model(model, questions), guard.fit(...) "
@@ -364,6 +379,7 @@ class Guard(Params):
             "precheck": None if self.precheck_ is None else self.precheck_.state(directory / "precheck"),
             "generation_config": _config_json(self.generation_config_),
             "fit_summary": self.fit_summary_.to_json(),
+            "placement": self.placement_.to_json(),
         }
         return write_artifact(directory, "guard", artifact="guard", version=GUARD_SCHEMA_VERSION, meta=meta, arrays=arrays)
 
@@ -387,6 +403,7 @@ class Guard(Params):
             guard.precheck_ = None if meta["precheck"] is None else PreCheck.from_state(meta["precheck"], directory / "precheck")
             guard._set_derived()
             guard.fit_summary_ = GuardFitSummary.from_json(meta["fit_summary"])
+            guard.placement_ = FitPlacement.from_json(meta.get("placement"))  # absent before: float32 on cpu
             saved_config = config_from_dict(meta["generation_config"])
         except NescioError:
             raise

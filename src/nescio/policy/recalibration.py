@@ -145,7 +145,8 @@ class RecalibrationSummary:
 # ------------------------------------------------------------------ the work
 def recalibrate(guard: Guard, generations: Sequence[Generation], outcomes, *, alpha: float | None = None,
                 delta: float | None = None, refit_detector: bool = False, detector_share: float = 0.5,
-                random_state: int = 0, require_certifiable: bool = True, calibrator: str | None = None) -> Guard:
+                random_state: int = 0, require_certifiable: bool = True, calibrator: str | None = None,
+                dtype: str | None = None, device: str | None = None) -> Guard:
     """A copy of ``guard`` recalibrated on ``generations`` (made with ``guard.generation_config_``
     or a superset) and their graded ``outcomes``; ``guard`` itself is not changed.
 
@@ -202,7 +203,7 @@ def recalibrate(guard: Guard, generations: Sequence[Generation], outcomes, *, al
                        random_state=new.random_state)
         det.fit(new.signal_set_.transform(fit)[m], of[m] == Outcome.CORRECT)
     n_train = len(fit_idx) if refit_detector else guard.fit_summary_.n_train
-    new._fit_calibration(new.signal_set_, det, new.precheck_, cal, oc_cal, n_train=n_train)
+    new._fit_calibration(new.signal_set_, det, new.precheck_, cal, oc_cal, n_train=n_train, dtype=dtype, device=device)
     _add_level(new, new.tightest_alpha_)
     new.recalibration_ = RecalibrationSummary(
         n_questions=n, n_combiner=len(fit_idx), n_calibration=len(cal),
@@ -281,6 +282,7 @@ def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alph
     from nescio.data import load_questions
     from nescio.grading import grade_outcomes
     from nescio.models.io import generate_stored
+    from nescio.models.backend import HFBackend
     from nescio.policy.answering import ensure_model
 
     out = Path(out)
@@ -306,10 +308,12 @@ def calibrate(model, guard_dir: str | Path, bench: str, out: str | Path, *, alph
         model = Guard.load(guard_dir).model_spec_ or DEFAULT_MODEL
     lm = ensure_model(model)
     guard = Guard.load(guard_dir, model_id=lm.model_id)
+    guard.check_backend(HFBackend(lm))  # its probes, kept, must read this dtype's internals as they were fitted
     gens = generate_stored(lm, questions, guard.generation_config_, Path(generations_dir or out / "generations"),
                            progress=progress)
     new = recalibrate(guard, gens, grade_outcomes(gens), alpha=alpha, delta=delta, refit_detector=refit_detector,
-                      detector_share=detector_share, random_state=random_state, calibrator=calibrator)
+                      detector_share=detector_share, random_state=random_state, calibrator=calibrator,
+                      dtype=lm.dtype, device=lm.device)
     _save(new, out, {"source_guard": str(guard_dir), "bench": bench, "model": lm.spec, "model_id": lm.model_id})
     return new.recalibration_
 

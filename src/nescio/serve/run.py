@@ -24,6 +24,7 @@ def load_for_serving(model: str, guard_dir: str | Path | None, *, threads: int |
     """The LoadedModel and its fitted guard (None without ``guard_dir``); a guard fitted for
     another model is refused. ``threads``: torch CPU threads (default: nescio's choice)."""
     from nescio.models import load_model
+    from nescio.pipeline import check_guard
     from nescio.policy.guard import Guard
 
     lm = load_model(model, threads=threads)
@@ -33,6 +34,7 @@ def load_for_serving(model: str, guard_dir: str | Path | None, *, threads: int |
             raise NescioError(f"no guard in {str(guard_dir)!r} (guard.json missing); give a directory written by "
                               "Guard.save or nescio eval (…/guard)")
         guard = Guard.load(guard_dir, model_id=str(lm.model_id))
+        check_guard(lm, guard)  # in another dtype than it was fitted in: refused at start unless its probes agree
     return lm, guard
 
 

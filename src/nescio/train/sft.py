@@ -248,8 +248,10 @@ def sft_pipeline(
     settings: SFTSettings | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    device: str | None = None,
 ) -> TrainSummary:
-    """``nescio train sft``: build the dataset in ``out/data`` unless ``data`` is given, then train.
+    """``nescio train sft``: build the dataset in ``out/data`` unless ``data`` is given, then train
+    (on ``device``; default: CUDA when available).
 
     Both steps resume: the data's generations are stored resumably, training from its last
     checkpoint. A finished ``out`` is refused before any work unless ``overwrite``.
@@ -262,4 +264,4 @@ def sft_pipeline(
         data = Path(out) / "data"
         build_sft_data(model, list(train_benches), data, n_samples=n_samples, limit=limit,
                        known_min_share=known_min_share, progress=progress)
-    return train_sft(model, data, out, settings=settings, overwrite=overwrite, progress=progress)
+    return train_sft(model, data, out, settings=settings, overwrite=overwrite, progress=progress, device=device)
