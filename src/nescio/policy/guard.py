@@ -31,7 +31,7 @@ from nescio.artifacts import damaged, read_artifact, write_artifact
 from nescio.params import Params, from_params
 from nescio.policy.calibrate import DEFAULT_CALIBRATOR, check_calibration_method
 from nescio.policy.detector import Detector
-from nescio.policy.placement import FitPlacement, fitted_placement
+from nescio.policy.placement import FitPlacement, check_backend, fitted_placement
 from nescio.policy.precheck import PRECHECK_REASON, PRECHECK_SIGNAL, PreCheck, PrecheckResult
 from nescio.policy.risk import ALPHA_LEVELS, FrontierPoint, RiskPolicy, check_level
 from nescio.policy.scoring import ABSTAIN_TEXT, BandPolicy
@@ -351,10 +351,7 @@ class Guard(Params):
                               f"not {model_id}; fit a guard for this model")
 
     def check_backend(self, backend, *, post_passes=None, tolerance: float | None = None) -> float:
-        """Allow this guard on ``backend``: its model, and in another dtype only when the probe
-        sample's scores agree (:func:`nescio.policy.placement.check_backend`; same dtype: free)."""
-        from nescio.policy.placement import check_backend
-
+        """Its model; another dtype only if the probe sample agrees (:func:`nescio.policy.placement.check_backend`)."""
         return check_backend(self, backend, post_passes=post_passes, tolerance=tolerance)
 
     def _check_fitted(self) -> None:

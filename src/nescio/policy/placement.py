@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from nescio.policy.guard import Guard
 
 PROBE_SAMPLE_SIZE = 32
-DTYPE_TOLERANCE = 0.05
+DTYPE_TOLERANCE = 0.1
 """Largest mean |Δ raw score| over the probe sample allowed between the fitted dtype and another.
-Measured on the tiny test model (float32 → bfloat16, 32 questions): see docs/models.md."""
+Measured on the tiny test models (``benchmarks/dtype_agreement.py``: llama and gemma3, three seeds,
+32 probe questions): float32 → bfloat16 moved it by 0.008 to 0.059, float16 by at most 0.004;
+0.1 leaves a margin over the worst case (see docs/models.md)."""
 
 
 @dataclass(frozen=True)
