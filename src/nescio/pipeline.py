@@ -78,8 +78,9 @@ class AnswerPipeline:
         return self.guard.precheck(prefills), [g.prompt_token_count for g in prefills]
 
     def generate(self, questions: list[Question], config: GenerationConfig, prompts: list[str] | None,
-                 progress: bool) -> list[Generation]:
-        gens = self.backend.generate(questions, config, prompts=prompts, progress=progress) if questions else []
+                 progress: bool, **prefetched) -> list[Generation]:
+        gens = self.backend.generate(questions, config, prompts=prompts, progress=progress, **prefetched) \
+            if questions else []
         return self.post_passes(gens)
 
     def post_passes(self, gens: list[Generation]) -> list[Generation]:
@@ -118,6 +119,11 @@ class AnswerPipeline:
         qs, no_evidence = self.retrieve(qs)
         todo = np.flatnonzero(~no_evidence)
         pick = (lambda idx: [prompts[i] for i in idx]) if prompts is not None else (lambda idx: None)
+        config = config or self.guard.generation_config_
+        # an upstream engine starts generating now, while the pre-check reads the prompts here
+        prefetch = getattr(self.backend, "prefetch", None)
+        pending = prefetch([qs[i] for i in todo], config, pick(todo)) \
+            if prefetch is not None and self.guard.precheck_config_ is not None and self.precheck_first else None
         pre, counts = self.precheck([qs[i] for i in todo], pick(todo))
         fired = np.zeros(n, dtype=bool)
         pre_scores = np.full(n, np.nan)
@@ -126,7 +132,12 @@ class AnswerPipeline:
         if pre is not None:
             fired[todo], pre_scores[todo] = pre.fired, pre.scores
         gen_idx = np.flatnonzero(~no_evidence & ~fired)
-        gens = self.generate([qs[i] for i in gen_idx], config or self.guard.generation_config_, pick(gen_idx), progress)
+        extra = {}
+        if pending is not None and len(gen_idx):  # (all blocked: the upstream's answers are not needed)
+            where = {int(i): k for k, i in enumerate(todo)}
+            replies = pending.result()
+            extra["prefetched"] = [replies[where[int(i)]] for i in gen_idx]
+        gens = self.generate([qs[i] for i in gen_idx], config, pick(gen_idx), progress, **extra)
         decided = self.decide(gens, [alphas[i] for i in gen_idx],
                               None if pre is None else PrecheckResult(fired[gen_idx], pre_scores[gen_idx]))
         batch = merge_decisions(qs, gen_idx, pre_scores, self.support_rule(decided, gens),

@@ -8,7 +8,10 @@ import typer
 
 from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP, SUPPORT_HELP
+from nescio.cli.upstream import (BLACKBOX_OPTION, UPSTREAM_CONCURRENCY_OPTION, UPSTREAM_KEY_FILE_OPTION,
+                                 UPSTREAM_MODEL_OPTION, UPSTREAM_OPTION, UPSTREAM_TIMEOUT_OPTION, upstream_settings)
 from nescio.models.embedded import DEFAULT_MODEL
+from nescio.types import NescioError
 
 if TYPE_CHECKING:
     from nescio.evaluate.result import EvalResult
@@ -78,6 +81,21 @@ def _summary(results: EvalResult, out: str) -> None:
                   f"({results.timing.total_s or 0:.0f} s)")
 
 
+def upstream_backend(settings, model: str, prompt: str, console):
+    """``--upstream``: the upstream backend over the local ``model`` (white-box, identity checked) or alone (black-box)."""
+    from nescio.cli.upstream import connect, describe
+
+    local = None
+    if not settings.blackbox:
+        from nescio.models import load_model
+        from nescio.models.backend import HFBackend
+
+        local = HFBackend(load_model(model, prompt=prompt))
+    backend = connect(settings, local)
+    console.print(describe(backend))
+    return backend
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_cmd(
@@ -104,6 +122,12 @@ def register(app: typer.Typer) -> None:
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
         device: str = DEVICE_OPTION,
         dtype: str = DTYPE_OPTION,
+        upstream: Optional[str] = UPSTREAM_OPTION,
+        upstream_model: Optional[str] = UPSTREAM_MODEL_OPTION,
+        upstream_api_key_file: Optional[str] = UPSTREAM_KEY_FILE_OPTION,
+        upstream_timeout: float = UPSTREAM_TIMEOUT_OPTION,
+        upstream_concurrency: int = UPSTREAM_CONCURRENCY_OPTION,
+        blackbox: bool = BLACKBOX_OPTION,
     ) -> None:
         """Measure hallucinations before and after the guard; write results.json and report.html."""
         apply_placement(device, dtype)
@@ -113,6 +137,16 @@ def register(app: typer.Typer) -> None:
         from nescio.evaluate import evaluate
 
         names = [s.strip() for s in signals.split(",") if s.strip()] if signals else None
+        up = upstream_settings(upstream, upstream_model, upstream_api_key_file, upstream_timeout, upstream_concurrency,
+                               blackbox)
+        if up is not None:
+            if compare:
+                raise NescioError("--compare runs a local model; give it without --upstream")
+            model = upstream_backend(up, model, prompt, Console(stderr=True))
+            if up.blackbox:
+                from nescio.policy.blackbox import BLACKBOX_SIGNALS
+
+                names, no_precheck = names or list(BLACKBOX_SIGNALS), True  # the pre-check reads a residual stream
         results = evaluate(
             model, bench, out, train_bench=train_bench, alpha=alpha, delta=delta, signals=names, compare=compare,
             limit=limit, hedge_alpha=hedge_alpha if hedge_alpha > 0 else None, precheck=not no_precheck,
@@ -133,6 +167,11 @@ def register(app: typer.Typer) -> None:
         prompt: str = typer.Option("default", help="Prompt: default, or honest (tells the model to say I don't know)."),
         device: str = DEVICE_OPTION,
         dtype: str = DTYPE_OPTION,
+        upstream: Optional[str] = UPSTREAM_OPTION,
+        upstream_model: Optional[str] = UPSTREAM_MODEL_OPTION,
+        upstream_api_key_file: Optional[str] = UPSTREAM_KEY_FILE_OPTION,
+        upstream_timeout: float = UPSTREAM_TIMEOUT_OPTION,
+        blackbox: bool = BLACKBOX_OPTION,
     ) -> None:
         """Answer one question through a fitted guard, or say "I don't know", and explain why."""
         apply_placement(device, dtype)
@@ -142,7 +181,12 @@ def register(app: typer.Typer) -> None:
         from nescio.pipeline import ask_default
 
         console = Console()
-        if prompt != "default":
+        up = upstream_settings(upstream, upstream_model, upstream_api_key_file, upstream_timeout, 8, blackbox)
+        if up is not None and up.blackbox and guard is None:
+            raise NescioError("--blackbox needs --guard: a black-box guard from `nescio eval --upstream URL --blackbox`")
+        if up is not None:
+            model = upstream_backend(up, model, prompt, Console(stderr=True))
+        elif prompt != "default":
             from nescio.models import load_model
 
             model = load_model(model, prompt=prompt)

@@ -7,6 +7,8 @@ from typing import Optional
 import typer
 from nescio.cli.devices import DEVICE_OPTION, DTYPE_OPTION, apply_placement
 from nescio.cli.rag import NO_EVIDENCE_HELP, RAG_HELP, RAG_K_HELP, SUPPORT_HELP
+from nescio.cli.upstream import (UPSTREAM_CONCURRENCY_OPTION, UPSTREAM_KEY_FILE_OPTION, UPSTREAM_MODEL_OPTION,
+                                 UPSTREAM_OPTION, UPSTREAM_TIMEOUT_OPTION, upstream_settings)
 from nescio.models.embedded import DEFAULT_MODEL
 
 
@@ -44,6 +46,11 @@ def register(app: typer.Typer) -> None:
         support_check: bool = typer.Option(True, "--support-check/--no-support-check", help=SUPPORT_HELP),
         device: str = DEVICE_OPTION,
         dtype: str = DTYPE_OPTION,
+        upstream: Optional[str] = UPSTREAM_OPTION,
+        upstream_model: Optional[str] = UPSTREAM_MODEL_OPTION,
+        upstream_api_key_file: Optional[str] = UPSTREAM_KEY_FILE_OPTION,
+        upstream_timeout: float = UPSTREAM_TIMEOUT_OPTION,
+        upstream_concurrency: int = UPSTREAM_CONCURRENCY_OPTION,
     ) -> None:
         """Serve MODEL behind OpenAI's API; each answer carries the guard's decision (answer, hedge or
         "I don't know"), P(correct) and the certified hallucination rate."""
@@ -57,9 +64,10 @@ def register(app: typer.Typer) -> None:
 
         # a bad index is refused before the model loads
         settings = rag_settings(rag, rag_k, no_evidence, require_support=support_check)
+        up = upstream_settings(upstream, upstream_model, upstream_api_key_file, upstream_timeout, upstream_concurrency)
         config = ServeConfig(host=host, port=port, api_key=api_key_from(api_key, api_key_file),
                              access_log=access_log, cors_origins=tuple(cors_origin or ()),
                              max_batch=max_batch, max_queue=max_queue, timeout_s=timeout,
                              max_tokens_cap=max_tokens_cap, max_body_bytes=max_body,
                              served_model_name=served_model_name, precheck_first=precheck_first)
-        serve(model, guard, config, threads=threads, rag=settings)
+        serve(model, guard, config, threads=threads, rag=settings, upstream=up)

@@ -161,11 +161,13 @@ class HFBackend:
 
     def score(self, questions: Sequence[Question], answers: Sequence[str], config: GenerationConfig | None = None, *,
               token_ids: Sequence[Sequence[int] | None] | None = None,
-              stop_reasons: Sequence[str | None] | None = None, progress: bool = False) -> list[Generation]:
+              stop_reasons: Sequence[str | None] | None = None, progress: bool = False,
+              prompts: Sequence[str | Prompt] | None = None) -> list[Generation]:
+        """``prompts``: the full prompts the answers followed (as in :meth:`generate`)."""
         from nescio.models.teacher import score
 
         return score(self.lm, questions, answers, config, token_ids=token_ids, stop_reasons=stop_reasons,
-                     progress=progress)
+                     progress=progress, prompts=prompts)
 
     def decode(self, token_ids: Sequence[int]) -> str:
         return self.lm.tokenizer.decode(list(token_ids), skip_special_tokens=True)
@@ -179,7 +181,9 @@ class HFBackend:
         return sample_completions(self.lm, prompts, n, **kwargs)
 
 
-BACKENDS: dict[str, type] = {"hf": HFBackend}
+from nescio.models.upstream import UpstreamBackend  # noqa: E402 - it imports nothing of this module
+
+BACKENDS: dict[str, type] = {"hf": HFBackend, "upstream": UpstreamBackend}
 """Registered backends by name (the conformance test runs over each)."""
 
 

@@ -325,18 +325,26 @@ def generate_resumable(
 
     from nescio.models import generation
 
+    from nescio.models.load import LoadedModel
+
     store = store if isinstance(store, GenerationStore) else GenerationStore(store)
     store.set_run_info(lm.run_info(config))
     done = store.done_ids()
     todo = [q for q in questions if q.id not in done]
-    encoded = generation.encode_questions(lm, todo) if todo else []  # each prompt tokenised once
-    order = sorted(range(len(todo)), key=lambda i: (len(encoded[i].ids), i))
+    if not isinstance(lm, LoadedModel):  # another Backend (an upstream server): it batches and renders itself
+        run = lambda batch, idx: lm.generate(batch, config, progress=False)  # noqa: E731
+        order = sorted(range(len(todo)), key=lambda i: (len(todo[i].text), i))
+    else:
+        encoded = generation.encode_questions(lm, todo) if todo else []  # each prompt tokenised once
+        order = sorted(range(len(todo)), key=lambda i: (len(encoded[i].ids), i))
+        run = lambda batch, idx: generation.generate(lm, batch, config, progress=False,  # noqa: E731
+                                                     prompts=[encoded[i] for i in idx])
     bar = tqdm(total=len(questions), initial=len(questions) - len(todo), disable=not progress, desc="generating", unit="q")
     try:
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
             batch = [todo[i] for i in idx]
-            store.append(generation.generate(lm, batch, config, progress=False, prompts=[encoded[i] for i in idx]))
+            store.append(run(batch, idx))
             bar.update(len(batch))
     finally:
         bar.close()
@@ -350,6 +358,8 @@ def generate_stored(lm: LoadedModel, questions: list[Question], config: Generati
     resumes (no lost or duplicated rows after ``kill -9``) and other capture settings get their own store.
     Used by ``nescio eval`` and ``nescio recalibrate``."""
     key = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True, default=str).encode()).hexdigest()[:10]
-    if (lm.dtype or "float32") != "float32":  # another dtype's generations differ: their own store
+    if getattr(lm, "store_key", None):  # an upstream server's generations: their own store
+        key += f"-{lm.store_key}"
+    elif (lm.dtype or "float32") != "float32":  # another dtype's generations differ: their own store
         key += f"-{lm.dtype}"
     return generate_resumable(lm, list(questions), config, Path(directory) / key, progress=progress)

@@ -60,12 +60,16 @@ def score(
     token_ids: Sequence[Sequence[int] | None] | None = None,
     stop_reasons: Sequence[str | None] | None = None,
     progress: bool = True,
+    prompts: Sequence | None = None,
 ) -> list[Generation]:
     """One :class:`Generation` per (question, answer), in input order, by teacher forcing.
 
     ``answers``: the answer texts (as :attr:`Generation.text`: stripped, cut at the stop).
     ``token_ids[i]``: the answer's tokens when known (None: tokenise the text).
     ``stop_reasons[i]``: ``eos`` (default), ``stop_string`` or ``max_tokens``.
+    ``prompts[i]``: the full prompt the answer followed (a text or an encoded
+    :class:`~nescio.models.tokens.Prompt`: a server's chat template output) instead of the
+    question's rendered prompt.
     Captures, samples and reflexive passes follow ``config`` as in ``generate``."""
     config = config or GenerationConfig()
     if config.activation_dtype not in ("float16", "float32"):
@@ -83,7 +87,7 @@ def score(
         raise NescioError(f"unknown stop reason {bad[0]!r}; accepted: {', '.join(STOP_REASONS)}")
     if not questions:
         return []
-    prompts = encode_questions(lm, questions)
+    prompts = encode_questions(lm, questions) if prompts is None else _encoded(lm, questions, list(prompts))
     ids = [tuple(int(t) for t in t_ids) if t_ids is not None else answer_token_ids(lm, a)
            for a, t_ids in zip(answers, token_ids)]
     order = sorted(range(n_q), key=lambda i: (len(prompts[i].ids) + len(ids[i]), i))
@@ -91,6 +95,20 @@ def score(
     return in_batches(lm, order, config, lambda idx: _score_batch(
         lm, pick(questions, idx), pick(prompts, idx), pick(answers, idx), pick(ids, idx), pick(stop_reasons, idx),
         config), desc="scoring", progress=progress)
+
+
+def _encoded(lm, questions, prompts) -> list:
+    from nescio.models.tokens import encode_prompts
+
+    if len(prompts) != len(questions):
+        raise NescioError(f"score got {len(prompts)} prompts for {len(questions)} questions")
+    texts = [i for i, p in enumerate(prompts) if isinstance(p, str)]
+    if not texts:
+        return prompts
+    for i, p in zip(texts, encode_prompts(lm, [prompts[i] for i in texts],
+                                          [(questions[i].text, questions[i].entity) for i in texts])):
+        prompts[i] = p
+    return prompts
 
 
 def _score_batch(lm, questions, prompts, answers, ids, stop_reasons, config) -> list[Generation]:

@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from nescio.models.upstream import UpstreamError
 from nescio.serve import prompting, responses
 from nescio.serve.backend import Result
 from nescio.serve.engine import Draining, Engine, Job, QueueFull
@@ -234,6 +235,9 @@ async def wait(st: ServeState, request: Request, job: Job) -> Result | None:
             if job.started is not None:
                 st.metrics.queue_wait.observe(job.started - job.enqueued)
             exc = job.future.exception()
+            if isinstance(exc, UpstreamError):  # 502 (unreachable, 5xx, malformed) or 504 (timed out)
+                raise ApiError(exc.status, str(exc), type_="upstream_error",
+                               code="upstream_timeout" if exc.status == 504 else "upstream_unavailable")
             if isinstance(exc, (NescioError, RequestError)):
                 raise ApiError(400, str(exc))
             if exc is not None:  # the worker logged the traceback; this says which request it cost
@@ -337,6 +341,14 @@ def model_card(st: ServeState) -> dict:
 router = APIRouter()
 
 
+def token_texts(st: ServeState, req) -> responses.TokenText:
+    """How log-probs name tokens: their text, or ``token_id:N`` when the request sets vLLM's
+    ``return_tokens_as_token_ids`` (an upstream nescio reads the ids back exactly)."""
+    if (req.model_extra or {}).get("return_tokens_as_token_ids") is True:
+        return lambda token_id: f"token_id:{int(token_id)}"
+    return st.text_of
+
+
 async def _chat(st: ServeState, request: Request):
     req = parse(ChatRequest, await read_json(st, request))
     check_model(st, req.model)
@@ -350,7 +362,7 @@ async def _chat(st: ServeState, request: Request):
     if results is None:
         return Response(status_code=499)
     full = responses.chat_completion(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), st.model_name, work,
-                                     results[0], st.text_of, st.delta)
+                                     results[0], token_texts(st, req), st.delta)
     record(st.metrics, results)
     return reply(full, req.stream, bool((req.stream_options or {}).get("include_usage")), responses.chat_stream)
 
@@ -365,7 +377,7 @@ async def _completions(st: ServeState, request: Request):
     if results is None:
         return Response(status_code=499)
     full = responses.completion(f"cmpl-{uuid.uuid4().hex}", int(time.time()), st.model_name, works, results,
-                                st.text_of, st.delta)
+                                token_texts(st, req), st.delta)
     record(st.metrics, results)
     return reply(full, req.stream, bool((req.stream_options or {}).get("include_usage")),
                  responses.completion_stream)
@@ -398,8 +410,16 @@ async def get_model(model_id: str, request: Request, st: State):
 
 @router.get("/health")
 async def health(st: State):
-    return {"status": "ok", "model": st.model_name, "guard": st.view is not None, "rag": st.rag is not None,
+    body = {"status": "ok", "model": st.model_name, "guard": st.view is not None, "rag": st.rag is not None,
             "queue_depth": st.engine.depth, "max_queue": st.config.max_queue}
+    probe = getattr(st.backend, "health", None)
+    if probe is None:
+        return body
+    body["upstream"] = await asyncio.get_running_loop().run_in_executor(None, probe)  # --upstream: is it answering?
+    if body["upstream"]["status"] != "up":
+        body["status"] = "upstream_down"
+        return JSONResponse(body, status_code=503)
+    return body
 
 
 @router.get("/metrics")

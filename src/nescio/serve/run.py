@@ -20,14 +20,26 @@ from nescio.types import NescioError
 log = logging.getLogger("nescio.serve")
 
 
-def load_for_serving(model: str, guard_dir: str | Path | None, *, threads: int | None = None):
-    """The LoadedModel and its fitted guard (None without ``guard_dir``); a guard fitted for
-    another model is refused. ``threads``: torch CPU threads (default: nescio's choice)."""
+def load_for_serving(model: str, guard_dir: str | Path | None, *, threads: int | None = None, upstream=None):
+    """The model's Backend and its fitted guard (None without ``guard_dir``); a guard fitted for
+    another model is refused. ``threads``: torch CPU threads (default: nescio's choice).
+    ``upstream`` (:class:`~nescio.models.upstream.UpstreamSettings`): generation by that server,
+    ``model`` the same weights here (refused when the identity check fails)."""
     from nescio.models import load_model
+    from nescio.models.backend import HFBackend
     from nescio.pipeline import check_guard
     from nescio.policy.guard import Guard
 
+    if upstream is not None and upstream.blackbox:
+        raise NescioError("nescio serve --upstream needs the model's weights here (--model); black-box serving is "
+                          "not supported yet (use nescio eval / ask --upstream URL --blackbox)")
     lm = load_model(model, threads=threads)
+    backend = HFBackend(lm)
+    if upstream is not None:
+        from nescio.models.upstream import connect, describe
+
+        backend = connect(upstream, backend)
+        log.info("%s", describe(backend))
     guard = None
     if guard_dir is not None:
         if not (Path(guard_dir) / "guard.json").is_file():
@@ -35,7 +47,7 @@ def load_for_serving(model: str, guard_dir: str | Path | None, *, threads: int |
                               "Guard.save or nescio eval (…/guard)")
         guard = Guard.load(guard_dir, model_id=str(lm.model_id))
         check_guard(lm, guard)  # in another dtype than it was fitted in: refused at start unless its probes agree
-    return lm, guard
+    return backend, guard
 
 
 def check_port(host: str, port: int) -> None:
@@ -86,7 +98,7 @@ def uvicorn_options(config: ServeConfig, log_level: str = "info") -> dict:
 
 
 def serve(model: str, guard_dir: str | Path | None = None, config: ServeConfig | None = None, *,
-          threads: int | None = None, log_level: str = "info", rag=None) -> None:
+          threads: int | None = None, log_level: str = "info", rag=None, upstream=None) -> None:
     """Serve ``model`` (guarded by the guard in ``guard_dir``; answering from the index of the
     :class:`~nescio.rag.answer.RagSettings` ``rag``) until SIGTERM / Ctrl-C."""
     import uvicorn
@@ -95,7 +107,7 @@ def serve(model: str, guard_dir: str | Path | None = None, config: ServeConfig |
     check_port(config.host, config.port)
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(levelname)s:     %(message)s")
-    lm, guard = load_for_serving(model, guard_dir, threads=threads)
+    lm, guard = load_for_serving(model, guard_dir, threads=threads, upstream=upstream)
     app = create_app(lm, guard, config, rag=rag)
     name = config.served_model_name or lm.spec
     if rag is not None:
