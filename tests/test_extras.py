@@ -39,7 +39,7 @@ def test_require_names_the_extra_and_the_missing_modules(monkeypatch):
     assert str(err.value) == ("`nescio train sft` needs the 'train' extra: pip install 'nescio[train]' "
                               "(missing: trl, datasets)")
     extras.require("serve", "`nescio serve`")  # installed here: nothing raised
-    with pytest.raises(NescioError, match="unknown extra 'gpu'; accepted: train, serve, rag, hub"):
+    with pytest.raises(NescioError, match="unknown extra 'gpu'; accepted: train, serve, rag, upstream, hub"):
         extras.missing("gpu")
 
 

