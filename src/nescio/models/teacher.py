@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from nescio.models.capture import ActivationCapture
-from nescio.models.decode import PROMPT_POOLED, _shared_prefix, _sliding_window, decode
+from nescio.models.decode import PROMPT_POOLED, Prompt, _shared_prefix, _sliding_window, decode
 from nescio.models.generation import answer_text, encode_questions, in_batches, p_true_batch, verbal_confidence_batch
 from nescio.models.sampling import seed_for
 from nescio.types import Generation, GenerationConfig, NescioError, Question, Sample
@@ -60,13 +60,15 @@ def score(
     token_ids: Sequence[Sequence[int] | None] | None = None,
     stop_reasons: Sequence[str | None] | None = None,
     progress: bool = True,
+    prompts: Sequence[Prompt] | None = None,
 ) -> list[Generation]:
     """One :class:`Generation` per (question, answer), in input order, by teacher forcing.
 
     ``answers``: the answer texts (as :attr:`Generation.text`: stripped, cut at the stop).
     ``token_ids[i]``: the answer's tokens when known (None: tokenise the text).
     ``stop_reasons[i]``: ``eos`` (default), ``stop_string`` or ``max_tokens``.
-    Captures, samples and reflexive passes follow ``config`` as in ``generate``."""
+    ``prompts[i]``: the question's prompt already encoded (a server's chat template output;
+    default: the model's own rendering). Captures, samples and reflexive passes follow ``config`` as in ``generate``."""
     config = config or GenerationConfig()
     if config.activation_dtype not in ("float16", "float32"):
         raise NescioError(f"activation_dtype {config.activation_dtype!r} not supported; accepted: float16, float32")
@@ -83,7 +85,9 @@ def score(
         raise NescioError(f"unknown stop reason {bad[0]!r}; accepted: {', '.join(STOP_REASONS)}")
     if not questions:
         return []
-    prompts = encode_questions(lm, questions)
+    prompts = list(prompts) if prompts is not None else encode_questions(lm, questions)
+    if len(prompts) != n_q:
+        raise NescioError(f"score got {len(prompts)} prompts for {n_q} questions")
     ids = [tuple(int(t) for t in t_ids) if t_ids is not None else answer_token_ids(lm, a)
            for a, t_ids in zip(answers, token_ids)]
     order = sorted(range(n_q), key=lambda i: (len(prompts[i].ids) + len(ids[i]), i))
