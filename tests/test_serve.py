@@ -398,7 +398,8 @@ def test_timeout_504_and_disconnect_frees_the_slot(built, monkeypatch):
 
     gate = threading.Event()
     monkeypatch.setattr(backend, "run_batch", _slow_runner(0.0, gate))
-    app = create_app(built[0], built[1], ServeConfig(served_model_name=NAME, max_queue=1, max_batch=1, timeout_s=8.0))
+    app = create_app(built[0], built[1], ServeConfig(served_model_name=NAME, max_queue=1, max_batch=1, timeout_s=8.0,
+                                                     batching="micro"))  # the slow runner is the micro path's
     srv = ThreadServer(app)
     body = {"model": NAME, "messages": [{"role": "user", "content": ANSWERABLE[0]}], "max_tokens": 2}
     engine = app.state.nescio.engine

@@ -24,6 +24,10 @@ def register(app: typer.Typer) -> None:
                                                          "visible in ps: prefer --api-key-file or $NESCIO_API_KEY."),
         api_key_file: Optional[str] = typer.Option(None, help="Read the API key from the first line of this file."),
         max_batch: int = typer.Option(16, help="Requests per model batch."),
+        batching: str = typer.Option("continuous", help="continuous: requests join the running batch at every "
+                                                        "decode step and leave it when done (models with "
+                                                        "sliding-window layers and RAG requests use micro); "
+                                                        "micro: batches run to completion."),
         max_queue: int = typer.Option(256, help="Requests waiting at most; beyond it: 429 with Retry-After."),
         timeout: float = typer.Option(120.0, help="Seconds a request may take from acceptance (then 504)."),
         max_tokens_cap: int = typer.Option(512, help="Largest max_tokens a request may ask for."),
@@ -69,5 +73,6 @@ def register(app: typer.Typer) -> None:
                              access_log=access_log, cors_origins=tuple(cors_origin or ()),
                              max_batch=max_batch, max_queue=max_queue, timeout_s=timeout,
                              max_tokens_cap=max_tokens_cap, max_body_bytes=max_body,
-                             served_model_name=served_model_name, precheck_first=precheck_first)
+                             served_model_name=served_model_name, precheck_first=precheck_first,
+                             batching=batching)
         serve(model, guard, config, threads=threads, rag=settings, upstream=up)

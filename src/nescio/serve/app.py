@@ -71,6 +71,7 @@ class ServeConfig:
     precheck_first: bool = True  # pre-check on a prefill-only pass; blocked requests are never generated for
     access_log: bool = False  # uvicorn's access log, one line per request with its id
     cors_origins: tuple[str, ...] = ()  # browser origins allowed by CORS (none: no CORS headers)
+    batching: str = "continuous"  # or "micro" (see nescio.serve.engine)
 
     def __post_init__(self) -> None:
         for name in ("max_batch", "max_queue", "max_body_bytes", "max_tokens_cap", "max_prompt_chars"):
@@ -453,7 +454,8 @@ def create_app(lm: Any, guard: Any = None, config: ServeConfig | None = None, ra
     if view is not None and str(getattr(guard, "model_id_", lm.model_id)) != str(lm.model_id):
         raise NescioError(f"the guard was fitted for model {guard.model_id_}, not {lm.model_id}; fit a guard for this model")
     metrics = Metrics()
-    engine = Engine(lm, view, max_batch=config.max_batch, max_queue=config.max_queue, on_batch=metrics.observe_batch)
+    engine = Engine(lm, view, max_batch=config.max_batch, max_queue=config.max_queue, on_batch=metrics.observe_batch,
+                    batching=config.batching)
     metrics.bind(engine)
     st = ServeState(backend=lm, view=view, config=config, rag=rag, engine=engine, metrics=metrics,
                     model_name=config.served_model_name or lm.spec,
