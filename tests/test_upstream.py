@@ -327,3 +327,31 @@ def test_llama_cpp_server_passes_the_identity_check_and_another_model_does_not(t
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_blackbox_guard_fits_decides_and_round_trips_on_api_generations(raw, tmp_path):
+    """Fitted on what the API gives alone (no weights here): it decides, saves and loads as any guard."""
+    from serve_support import questions
+
+    from nescio.models.upstream import UpstreamBackend
+    from nescio.policy.blackbox import BLACKBOX_SIGNALS, blackbox_guard
+    from nescio.policy.guard import Guard
+
+    up = UpstreamBackend(raw.base, concurrency=8)
+    guard = blackbox_guard(alpha=0.35, delta=0.3, hedge_alpha=0.6, max_new_tokens=4)
+    config = guard.generation_config()
+    assert not config.capture and config.n_samples > 0 and config.verbal_confidence
+    qs = questions(40)
+    gens = up.generate(qs, config)
+    assert all(g.activations == {} for g in gens)
+    nll = np.array([-np.mean(g.token_logprobs) for g in gens])
+    outcomes = np.where(np.array([q.answerable for q in qs]) & (nll < np.median(nll)), "correct",
+                        "hallucinated").astype(object)
+    guard.fit(gens[:20], outcomes[:20], gens[20:], outcomes[20:], model_id=up.model_id, model_spec=up.spec,
+              dtype=up.dtype, device=up.device)
+    assert tuple(guard.signal_names_) == BLACKBOX_SIGNALS
+    d = guard.decide(gens[20:])
+    guard.save(tmp_path / "g")
+    again = Guard.load(tmp_path / "g", model_id=up.model_id)
+    d2 = again.decide(gens[20:])
+    assert d.actions == d2.actions and np.allclose(d.p_correct, d2.p_correct, equal_nan=True)
