@@ -1,19 +1,22 @@
 """A bounded request queue and the one model worker that empties it in batches.
 
-Two batching modes (``nescio serve --batching``). ``continuous`` (the default where the model
-allows it, see :mod:`nescio.serve.continuous`): requests join the running decode state at
-every step boundary (up to ``max_batch`` decode rows) and each is answered as soon as its
-own rows finish, so a short request never waits for a long one. ``micro``:
-
 Requests wait in a FIFO of at most ``max_queue`` entries (a full queue is refused at
-once, never blocked on). one worker thread owns the model: it takes the oldest request and
-up to ``max_batch − 1`` later ones with the same :meth:`~nescio.serve.backend.Work.batch_key`
-(micro-batching: requests that arrive while a batch runs form the next one), runs them
-together and hands each result back to the event loop that waits for it. A cancelled
-request (client gone, timeout) leaves the queue at once and frees its slot; one already in
-a running batch is finished and its result dropped. :meth:`Engine.stop` lets the worker
-finish every accepted request before it exits. Requests the continuous mode does not take
-(RAG retrievals) run as micro-batches between its steps.
+once, never blocked on). One worker thread owns the model, in one of two modes
+(``nescio serve --batching``):
+
+- ``continuous`` (the default where the model allows it, see :mod:`nescio.serve.continuous`):
+  at every decode step the worker joins newly queued requests into the running decode state
+  (up to ``max_batch`` decode rows) and answers each as soon as its own rows finish, so a
+  short request never waits for a long one. Requests it does not take (RAG retrievals) run
+  as micro-batches between two steps.
+- ``micro``: it takes the oldest request and up to ``max_batch − 1`` later ones with the same
+  :meth:`~nescio.serve.backend.Work.batch_key` (requests that arrive while a batch runs form
+  the next one) and runs them together to the end.
+
+Each result goes back to the event loop that waits for it. A cancelled request (client gone,
+timeout) leaves the queue at once and frees its slot; one already running is finished and
+its result dropped. :meth:`Engine.stop` lets the worker finish every accepted request before
+it exits.
 """
 
 from __future__ import annotations
