@@ -1,5 +1,6 @@
-"""scikit-learn's estimator contract, shared by the guard's parts and the fitted signals
-(parameters read from ``__init__``). A leaf module: it imports nothing of nescio but types."""
+"""Parameters: scikit-learn's estimator contract, shared by the guard's parts and the fitted
+signals (parameters read from ``__init__``), and :func:`key_file` (a secret given as a file by
+``--api-key-file`` / ``--upstream-api-key-file``). A leaf module: it imports nothing of nescio but types."""
 
 from __future__ import annotations
 
@@ -49,3 +50,18 @@ def from_params(cls, params: dict):
 
 def _tuples(v):
     return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def key_file(path, option: str) -> str:
+    """The secret on the first line of the file ``path`` given as ``option`` (``--api-key-file``);
+    a one-line NescioError when it cannot be read or is empty. A file keeps the secret out of ``ps``."""
+    from pathlib import Path
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise NescioError(f"cannot read {option} {str(path)!r}: {exc.strerror}") from None
+    key = lines[0].strip() if lines else ""
+    if not key:
+        raise NescioError(f"{option} {str(path)!r} is empty; put the key on its first line")
+    return key

@@ -8,7 +8,6 @@ then turns the local backend into an upstream one with :func:`connect`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -48,14 +47,8 @@ def upstream_settings(url: Optional[str], model: Optional[str] = None, api_key_f
         raise NescioError(f"--upstream-timeout must be > 0 seconds, got {timeout:g}")
     if concurrency < 1:
         raise NescioError(f"--upstream-concurrency must be ≥ 1, got {concurrency}")
-    key = None
-    if api_key_file:
-        try:
-            lines = Path(api_key_file).read_text().splitlines()
-        except OSError as exc:
-            raise NescioError(f"cannot read --upstream-api-key-file {api_key_file!r}: {exc.strerror}") from None
-        key = lines[0].strip() if lines else ""
-        if not key:
-            raise NescioError(f"--upstream-api-key-file {api_key_file!r} is empty; put the key on its first line")
+    from nescio.params import key_file
+
+    key = key_file(api_key_file, "--upstream-api-key-file") if api_key_file else None
     return UpstreamSettings(url=url, model=model, api_key=key or os.environ.get("NESCIO_UPSTREAM_API_KEY") or None,
                             timeout=timeout, concurrency=concurrency, blackbox=blackbox)

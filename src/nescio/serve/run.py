@@ -74,14 +74,9 @@ def api_key_from(api_key: str | None, api_key_file: str | Path | None) -> str | 
     if api_key and api_key_file:
         raise NescioError("give --api-key or --api-key-file, not both")
     if api_key_file:
-        try:
-            lines = Path(api_key_file).read_text().splitlines()
-        except OSError as exc:
-            raise NescioError(f"cannot read --api-key-file {str(api_key_file)!r}: {exc.strerror}") from None
-        key = lines[0].strip() if lines else ""
-        if not key:
-            raise NescioError(f"--api-key-file {str(api_key_file)!r} is empty; put the key on its first line")
-        return key
+        from nescio.params import key_file
+
+        return key_file(api_key_file, "--api-key-file")
     return api_key or os.environ.get("NESCIO_API_KEY") or None
 
 
