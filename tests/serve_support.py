@@ -14,6 +14,8 @@ import numpy as np
 
 CHEAP = ("sequence_nll", "mean_token_nll", "max_token_entropy", "one_minus_first_token_margin")
 UNKNOWABLE = "Who is the fabricated person Zorblax Quint number {i}?"
+ANSWERABLE = ["What is item 3 of list 2?", "What is item 9 of list 4?", "What is item 5 of list 1?"]
+UNKNOWN = [UNKNOWABLE.format(i=1000), UNKNOWABLE.format(i=2024)]
 
 
 def questions(n: int = 120):

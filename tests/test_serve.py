@@ -12,12 +12,10 @@ import pytest
 openai = pytest.importorskip("openai")
 pytest.importorskip("fastapi")
 
-from serve_support import UNKNOWABLE, Server, ThreadServer, built_once  # noqa: E402
+from serve_support import ANSWERABLE, UNKNOWN, Server, ThreadServer, built_once  # noqa: E402
 
 KEY = "test-key-123"
 NAME = "tiny"
-ANSWERABLE = ["What is item 3 of list 2?", "What is item 9 of list 4?", "What is item 5 of list 1?"]
-UNKNOWN = [UNKNOWABLE.format(i=1000), UNKNOWABLE.format(i=2024)]
 
 
 @pytest.fixture(scope="module")

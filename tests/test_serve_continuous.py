@@ -12,14 +12,12 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from serve_support import UNKNOWABLE, built_once  # noqa: E402
+from serve_support import ANSWERABLE, UNKNOWN, built_once  # noqa: E402
 
 from nescio.serve.backend import Work  # noqa: E402
 from nescio.serve.engine import Engine  # noqa: E402
 from nescio.serve.protocol import Sampling  # noqa: E402
 
-ANSWERABLE = ["What is item 3 of list 2?", "What is item 9 of list 4?", "What is item 5 of list 1?"]
-UNKNOWN = [UNKNOWABLE.format(i=1000), UNKNOWABLE.format(i=2024)]
 
 
 @pytest.fixture(scope="module")
